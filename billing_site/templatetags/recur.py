@@ -1,0 +1,73 @@
+"""Template helpers: money and numbers per locale, service periods, query-string building."""
+
+import datetime as dt
+
+from django import template
+from django.utils import formats, translation
+from django.utils.http import urlencode
+
+from billing_site import money
+
+register = template.Library()
+
+
+@register.filter
+def moneyfmt(amount, currency="EUR"):
+    """{{ amount|moneyfmt:currency }} → '€1,234.56' (en) or '1 234,56 €' (fr)."""
+    if amount is None or amount == "":
+        return ""
+    if hasattr(amount, "amount") and hasattr(amount, "currency"):
+        return money.format_money(amount.amount, str(amount.currency), translation.get_language())
+    return money.format_money(amount, str(currency), translation.get_language())
+
+
+@register.filter
+def numfmt(value, places=None):
+    if value is None or value == "":
+        return ""
+    return money.format_number(value, translation.get_language(), None if places in (None, "") else int(places))
+
+
+@register.filter
+def lastday(end):
+    """Service periods are half-open: show the inclusive last day."""
+    if isinstance(end, dt.date):
+        return formats.date_format(end - dt.timedelta(days=1), "SHORT_DATE_FORMAT")
+    return ""
+
+
+@register.simple_tag(takes_context=True)
+def query(context, **kwargs):
+    """Current query string with some keys replaced: {% query page=2 %}."""
+    params = context["request"].GET.copy()
+    for key, value in kwargs.items():
+        if value in (None, ""):
+            params.pop(key, None)
+        else:
+            params[key] = value
+    return "?" + urlencode(sorted(params.lists()), doseq=True) if params else "?"
+
+
+@register.simple_tag(takes_context=True)
+def sort_link(context, field, label):
+    """A column header that sorts by `field`, toggling direction."""
+    request = context["request"]
+    current = request.GET.get("sort", "")
+    direction = ""
+    if current == field:
+        new, direction = f"-{field}", "▲"
+    elif current == f"-{field}":
+        new, direction = field, "▼"
+    else:
+        new = field
+    params = request.GET.copy()
+    params["sort"] = new
+    params.pop("page", None)
+    from django.utils.html import format_html
+
+    return format_html('<a href="?{}" class="sort">{} {}</a>', params.urlencode(), label, direction)
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key) if hasattr(mapping, "get") else None

@@ -1,0 +1,68 @@
+from importlib import import_module
+from importlib.util import find_spec
+
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from billing_site import views
+from billing_site.roles import ALL, role_required
+
+# The product-to-cash stages, in flow order, each under its own prefix.
+STAGES = [
+    ("customers", "accounts/"),
+    ("catalog", "catalog/"),
+    ("quotes", "quotes/"),
+    ("contracts", "contracts/"),
+    ("invoicing", "invoicing/"),
+    ("payments", "payments/"),
+]
+
+api_router = DefaultRouter()
+api_extra = []
+for app, _prefix in STAGES:
+    if find_spec(f"{app}.api"):
+        module = import_module(f"{app}.api")
+        if hasattr(module, "register"):
+            module.register(api_router)
+        api_extra += getattr(module, "urlpatterns", [])
+
+api_patterns = [
+    path("auth/token/", views.ApiTokenView.as_view(), name="api-token"),
+    *api_extra,
+    path("", include(api_router.urls)),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("language/", views.language_set, name="language-set"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "password/",
+        role_required(ALL)(auth_views.PasswordChangeView.as_view()),
+        name="password_change",
+    ),
+    path(
+        "password/done/",
+        role_required(ALL)(auth_views.PasswordChangeDoneView.as_view()),
+        name="password_change_done",
+    ),
+    path("activity/", views.activity, name="activity"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include((api_patterns, "api"), namespace="api")),
+    path("api/schema/", role_required(ALL)(SpectacularAPIView.as_view()), name="api-schema"),
+    path("api/docs/", role_required(ALL)(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
+]
+
+for app, prefix in STAGES:
+    if find_spec(f"{app}.urls"):
+        urlpatterns.append(path(prefix, include(f"{app}.urls")))
+
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,94 @@
+from django.contrib import messages
+from django.db import connection
+from django.http import HttpResponseNotAllowed, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from rest_framework.authtoken.views import ObtainAuthToken
+
+from billing_site import selectors
+from billing_site.roles import ALL, FINANCE_ADMIN, Role, role_required, user_roles
+from billing_site.services import user_set_language
+
+
+@role_required(ALL)
+def home(request):
+    """The dashboard: what this user's role needs to see first."""
+    roles = user_roles(request.user)
+    context = selectors.dashboard(user=request.user, roles=roles)
+    return render(request, "billing_site/home.html", context)
+
+
+@role_required(FINANCE_ADMIN)
+def activity(request):
+    """The audit log: every state change, newest first."""
+    page = selectors.audit_page(request.GET.get("page"), object_type=request.GET.get("type", ""))
+    return render(request, "billing_site/activity.html", {"page": page, "type": request.GET.get("type", "")})
+
+
+@never_cache
+def healthz(request):
+    """Database and broker reachability as JSON; 503 when either is down. No login: for probes."""
+    result = {"database": _check_database(), "broker": _check_broker()}
+    ok = all(part["ok"] for part in result.values())
+    result["status"] = "ok" if ok else "error"
+    return JsonResponse(result, status=200 if ok else 503, json_dumps_params={"indent": 2})
+
+
+def _check_database() -> dict:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        return {"ok": True, "vendor": connection.vendor}
+    except Exception as exc:  # noqa: BLE001 - any failure means unreachable
+        return {"ok": False, "vendor": connection.vendor, "error": str(exc)}
+
+
+def _check_broker() -> dict:
+    from billing_site.celery import app
+
+    url = app.conf.broker_url or ""
+    transport = url.split("://", 1)[0]
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return {"ok": True, "transport": transport}
+    except Exception as exc:  # noqa: BLE001
+        return {"ok": False, "transport": transport, "error": str(exc)}
+
+
+def language_set(request):
+    """Switch the interface language; a signed-in user's choice is saved to their profile."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    language = request.POST.get("language", "")
+    next_url = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = "/"
+    response = redirect(next_url)
+    if not translation.check_for_language(language) or language not in dict(_languages()):
+        messages.error(request, _("Unknown language."))
+        return response
+    if request.user.is_authenticated:
+        user_set_language(user=request.user, language=language)
+    translation.activate(language)
+    response.set_cookie("django_language", language, max_age=365 * 24 * 3600, samesite="Lax")
+    return response
+
+
+def _languages():
+    from django.conf import settings
+
+    return settings.LANGUAGES
+
+
+class ApiTokenView(ObtainAuthToken):
+    """Exchange a username and password for an API token."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+    read_roles = write_roles = frozenset(Role)
+    public = True

@@ -1,0 +1,66 @@
+"""Shared fixtures: one user per role, logged-in clients, API clients."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from rest_framework.test import APIClient
+
+from billing_site.roles import Role, roles_sync_permissions
+
+
+def make_user(username: str, role: Role | None):
+    if Group.objects.filter(name__in=[r.value for r in Role]).count() < len(Role):
+        roles_sync_permissions()
+    user = get_user_model().objects.create_user(username=username, password="pw-" + username, email=f"{username}@x.test")
+    if role is not None:
+        user.groups.add(Group.objects.get(name=role.value))
+        if role == Role.ADMIN:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+    return user
+
+
+@pytest.fixture
+def finance_user(db):
+    return make_user("fiona", Role.FINANCE)
+
+
+@pytest.fixture
+def sales_user(db):
+    return make_user("sam", Role.SALES)
+
+
+@pytest.fixture
+def admin_user(db):
+    return make_user("ada", Role.ADMIN)
+
+
+@pytest.fixture
+def finance_client(client, finance_user):
+    client.force_login(finance_user)
+    return client
+
+
+@pytest.fixture
+def sales_client(client, sales_user):
+    client.force_login(sales_user)
+    return client
+
+
+@pytest.fixture
+def finance_api(finance_user):
+    api = APIClient()
+    api.force_authenticate(finance_user)
+    return api
+
+
+@pytest.fixture
+def sales_api(sales_user):
+    api = APIClient()
+    api.force_authenticate(sales_user)
+    return api
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

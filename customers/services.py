@@ -1,0 +1,143 @@
+"""Writes for accounts and contacts. Every change is validated here and audited."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from billing_site.audit import audit_record
+from billing_site.errors import ValidationFailed
+from billing_site.roles import is_finance
+from customers.models import Account, Contact
+
+# Credit terms are finance's decision: a sales rep may edit an account but not these.
+FINANCE_FIELDS = ("credit_limit_amount", "credit_hold", "payment_terms_days")
+ACCOUNT_FIELDS = (
+    "name", "legal_name", "address_line1", "address_line2", "postal_code", "city", "region", "country",
+    "tax_id", "tax_exempt", "currency", "language", "payment_terms_days", "billing_day",
+    "credit_limit_amount", "credit_hold", "billing_emails", "sales_owner", "status", "notes",
+)
+CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "title", "is_billing_contact")
+
+
+def _full_clean(obj, exclude=None) -> None:
+    try:
+        obj.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        raise ValidationFailed(fields=exc.message_dict) from exc
+
+
+def _check_finance_fields(*, actor, changed: set[str]) -> None:
+    blocked = sorted(changed & set(FINANCE_FIELDS))
+    if blocked and actor is not None and not is_finance(actor):
+        raise ValidationFailed(
+            _("Only finance can change credit terms."),
+            fields={f: [_("Only finance can change this field.")] for f in blocked},
+        )
+
+
+@transaction.atomic
+def account_create(*, actor, data: dict) -> Account:
+    """Create an account after validating every field."""
+    unknown = set(data) - set(ACCOUNT_FIELDS)
+    if unknown:
+        raise ValidationFailed(fields={f: [_("Unknown field.")] for f in unknown})
+    account = Account(**data)
+    defaults = Account()
+    _check_finance_fields(actor=actor, changed={f for f in FINANCE_FIELDS if getattr(account, f) != getattr(defaults, f)})
+    account.number = "PENDING"
+    _full_clean(account, exclude=["number"])
+    account.save()
+    # The number derives from the primary key, so it is unique and never reused.
+    account.number = f"ACC-{account.pk:05d}"
+    account.save(update_fields=["number"])
+    audit_record(obj=account, action="created", actor=actor, to_state=account.status)
+    return account
+
+
+@transaction.atomic
+def account_update(*, account: Account, actor, data: dict) -> Account:
+    """Update an account; the audit row lists each changed field with its old and new value."""
+    unknown = set(data) - set(ACCOUNT_FIELDS)
+    if unknown:
+        raise ValidationFailed(fields={f: [_("Unknown field.")] for f in unknown})
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    before = {f: getattr(account, f) for f in data}
+    for field, value in data.items():
+        setattr(account, field, value)
+    changed = {f for f in data if getattr(account, f) != before[f]}
+    if not changed:
+        return account
+    _check_finance_fields(actor=actor, changed=changed)
+    _full_clean(account)
+    account.save()
+    changes = {f: [_audit_value(before[f]), _audit_value(getattr(account, f))] for f in sorted(changed)}
+    if "status" in changed:
+        audit_record(obj=account, action="status_changed", actor=actor, from_state=before["status"], to_state=account.status)
+    if "credit_hold" in changed:
+        audit_record(
+            obj=account, action="credit_hold_changed", actor=actor,
+            from_state=str(before["credit_hold"]).lower(), to_state=str(account.credit_hold).lower(),
+        )
+    audit_record(obj=account, action="updated", actor=actor, message=", ".join(sorted(changed)), data=changes)
+    return account
+
+
+def _audit_value(value):
+    if hasattr(value, "pk"):
+        return str(value.pk)
+    return str(value) if value is not None else None
+
+
+@transaction.atomic
+def account_set_credit_hold(*, account: Account, actor, hold: bool, reason: str = "", actor_label: str = "") -> Account:
+    """Put an account on credit hold or release it (finance, or the dunning job)."""
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    if account.credit_hold == hold:
+        return account
+    if actor is not None and not is_finance(actor):
+        raise ValidationFailed(_("Only finance can change credit terms."))
+    account.credit_hold = hold
+    account.save(update_fields=["credit_hold", "updated_at"])
+    audit_record(
+        obj=account, action="credit_hold_changed", actor=actor, actor_label=actor_label,
+        from_state=str(not hold).lower(), to_state=str(hold).lower(), message=reason,
+    )
+    return account
+
+
+@transaction.atomic
+def contact_create(*, account: Account, actor, data: dict) -> Contact:
+    """Add a contact; marking it billing contact moves the flag from the previous one."""
+    contact = Contact(account=account, **{k: v for k, v in data.items() if k in CONTACT_FIELDS})
+    _full_clean(contact, exclude=["account"])
+    if contact.is_billing_contact:
+        Contact.objects.filter(account=account, is_billing_contact=True).update(is_billing_contact=False)
+    contact.save()
+    audit_record(obj=account, action="contact_added", actor=actor, message=str(contact))
+    return contact
+
+
+@transaction.atomic
+def contact_update(*, contact: Contact, actor, data: dict) -> Contact:
+    """Edit a contact."""
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    for field, value in data.items():
+        if field in CONTACT_FIELDS:
+            setattr(contact, field, value)
+    _full_clean(contact, exclude=["account"])
+    if contact.is_billing_contact:
+        Contact.objects.filter(account=contact.account_id, is_billing_contact=True).exclude(pk=contact.pk).update(
+            is_billing_contact=False
+        )
+    contact.save()
+    audit_record(obj=contact.account, action="contact_updated", actor=actor, message=str(contact))
+    return contact
+
+
+@transaction.atomic
+def contact_delete(*, contact: Contact, actor) -> None:
+    """Remove a contact (documents keep their own snapshot of who was billed)."""
+    account = contact.account
+    label = str(contact)
+    contact.delete()
+    audit_record(obj=account, action="contact_removed", actor=actor, message=label)
