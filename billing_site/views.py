@@ -48,13 +48,19 @@ def _check_database() -> dict:
 
 
 def _check_broker() -> dict:
+    from django.conf import settings
+
     from billing_site.celery import app
 
-    url = app.conf.broker_url or ""
+    url = settings.CELERY_BROKER_URL
     transport = url.split("://", 1)[0]
     try:
-        with app.connection_for_write() as conn:
+        with app.connection_for_write(url) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
+            channel = conn.default_channel
+            if transport.startswith("redis"):
+                # kombu connects to Redis lazily: only a command proves the server answers.
+                channel.client.ping()
         return {"ok": True, "transport": transport}
     except Exception as exc:  # noqa: BLE001
         return {"ok": False, "transport": transport, "error": str(exc)}

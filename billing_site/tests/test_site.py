@@ -18,14 +18,8 @@ def test_healthz_reports_database_and_broker(client):
 
 
 def test_healthz_reports_an_unreachable_broker(client, settings):
-    from billing_site.celery import app
-
-    original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
-    try:
-        response = client.get("/healthz")
-    finally:
-        app.conf.broker_url = original
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    response = client.get("/healthz")
     body = json.loads(response.content)
     assert response.status_code == 503
     assert body["broker"]["ok"] is False and body["broker"]["transport"] == "redis"

@@ -1,0 +1,287 @@
+"""Catalog: legal entities, tax and billing rules, products, price books and their entries."""
+
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from djmoney.models.fields import MoneyField
+
+from billing_site.countries import country_name
+from catalog.pricing import DEFAULT_TERM_MONTHS, PriceSpec, Tier
+from customers.models import validate_country, validate_currency
+
+PERCENT = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
+NOT_NEGATIVE = [MinValueValidator(Decimal("0"))]
+
+
+class LegalEntity(models.Model):
+    """The company that issues documents: its details and number series are printed on them."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    address_line1 = models.CharField(_("address"), max_length=200, blank=True)
+    address_line2 = models.CharField(_("address (line 2)"), max_length=200, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    country = models.CharField(_("country"), max_length=2, validators=[validate_country])
+    tax_id = models.CharField(_("tax / VAT id"), max_length=40, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, validators=[validate_currency])
+    invoice_prefix = models.CharField(_("invoice number prefix"), max_length=20, unique=True)
+    credit_note_prefix = models.CharField(_("credit note number prefix"), max_length=20, unique=True)
+    bank_details = models.TextField(_("bank details"), blank=True, help_text=_("Printed on invoices: bank, IBAN, BIC."))
+    email = models.EmailField(_("email"), blank=True)
+    website = models.CharField(_("website"), max_length=200, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("legal entity")
+        verbose_name_plural = _("legal entities")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def address_lines(self) -> list[str]:
+        city = " ".join(p for p in [self.postal_code, self.city] if p)
+        return [line for line in [self.address_line1, self.address_line2, city, country_name(self.country)] if line]
+
+
+class TaxRule(models.Model):
+    """Whether products under this rule are taxed, and at which rates (per legal entity / country)."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    taxable = models.BooleanField(_("taxable"), default=True)
+    description = models.TextField(_("description"), blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("tax rule")
+        verbose_name_plural = _("tax rules")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TaxRate(models.Model):
+    """A rate of a tax rule. Blank legal entity or country means "any"; the most specific rate wins."""
+
+    tax_rule = models.ForeignKey(TaxRule, verbose_name=_("tax rule"), on_delete=models.CASCADE, related_name="rates")
+    legal_entity = models.ForeignKey(
+        LegalEntity, verbose_name=_("legal entity"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    country = models.CharField(_("customer country"), max_length=2, blank=True, validators=[validate_country])
+    name = models.CharField(_("label on documents"), max_length=50, help_text=_("e.g. “VAT 20%”."))
+    rate_percent = models.DecimalField(_("rate (%)"), max_digits=7, decimal_places=4, validators=PERCENT)
+
+    class Meta:
+        ordering = ["tax_rule", "country", "legal_entity"]
+        verbose_name = _("tax rate")
+        verbose_name_plural = _("tax rates")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tax_rule", "legal_entity", "country"], name="taxrate_unique_scope",
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(condition=Q(rate_percent__gte=0, rate_percent__lte=100), name="taxrate_percent_0_100"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.rate_percent.normalize()}%)"
+
+
+class BillingRule(models.Model):
+    """How a product is billed: period boundaries, day count, grouping, and the issuing legal entity."""
+
+    class Boundary(models.TextChoices):
+        ANNIVERSARY = "anniversary", _("Anniversary")
+        BILLING_DAY = "billing_day", _("Account billing day")
+        CALENDAR = "calendar", _("Calendar")
+
+    class DayCount(models.TextChoices):
+        ACTUAL_DAYS = "actual_days", _("Actual days")
+        THIRTY_360 = "thirty_360", _("30/360")
+
+    class Grouping(models.TextChoices):
+        ACCOUNT = "account", _("Per account")
+        CONTRACT = "contract", _("Per contract")
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    legal_entity = models.ForeignKey(LegalEntity, verbose_name=_("legal entity"), on_delete=models.PROTECT, related_name="billing_rules")
+    period_boundary = models.CharField(_("period boundary"), max_length=16, choices=Boundary.choices, default=Boundary.ANNIVERSARY)
+    day_count = models.CharField(_("day count"), max_length=16, choices=DayCount.choices, default=DayCount.ACTUAL_DAYS)
+    invoice_grouping = models.CharField(_("invoice grouping"), max_length=16, choices=Grouping.choices, default=Grouping.ACCOUNT)
+    generate_invoices = models.BooleanField(_("generate invoices"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("billing rule")
+        verbose_name_plural = _("billing rules")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProductFamily(models.Model):
+    """A group of products; discounts above its threshold need finance approval on quotes."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    approval_discount_percent = models.DecimalField(
+        _("discount needing approval above (%)"), max_digits=5, decimal_places=2, default=Decimal("20"), validators=PERCENT,
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("product family")
+        verbose_name_plural = _("product families")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    class ChargeType(models.TextChoices):
+        ONE_TIME = "one_time", _("One-time")
+        RECURRING = "recurring", _("Recurring")
+        USAGE = "usage", _("Usage")
+
+    class BillingType(models.TextChoices):
+        ADVANCE = "advance", _("In advance")
+        ARREARS = "arrears", _("In arrears")
+
+    class Frequency(models.IntegerChoices):
+        MONTHLY = 1, _("Monthly")
+        QUARTERLY = 3, _("Quarterly")
+        SEMIANNUAL = 6, _("Semiannual")
+        ANNUAL = 12, _("Annual")
+
+    sku = models.CharField(_("SKU"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    family = models.ForeignKey(
+        ProductFamily, verbose_name=_("family"), null=True, blank=True, on_delete=models.PROTECT, related_name="products"
+    )
+    active = models.BooleanField(_("active"), default=True)
+    charge_type = models.CharField(_("charge type"), max_length=16, choices=ChargeType.choices, default=ChargeType.RECURRING)
+    billing_type = models.CharField(_("billing type"), max_length=16, choices=BillingType.choices, default=BillingType.ADVANCE)
+    billing_frequency = models.PositiveSmallIntegerField(
+        _("billing frequency"), choices=Frequency.choices, default=Frequency.MONTHLY
+    )
+    default_term_months = models.PositiveSmallIntegerField(
+        _("default subscription term (months)"), null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text=_("Blank means 12 months. Recurring prices are for this term."),
+    )
+    unit_of_measure = models.CharField(_("unit of measure"), max_length=30, default="unit")
+    billing_rule = models.ForeignKey(
+        BillingRule, verbose_name=_("billing rule"), null=True, blank=True, on_delete=models.PROTECT, related_name="products"
+    )
+    tax_rule = models.ForeignKey(
+        TaxRule, verbose_name=_("tax rule"), null=True, blank=True, on_delete=models.PROTECT, related_name="products"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        constraints = [
+            # Usage is always rated in arrears on the period's total.
+            models.CheckConstraint(condition=~Q(charge_type="usage") | Q(billing_type="arrears"), name="product_usage_in_arrears"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sku})"
+
+    @property
+    def term_months(self) -> int:
+        return self.default_term_months or DEFAULT_TERM_MONTHS
+
+
+class PriceBook(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    currency = models.CharField(_("currency"), max_length=3, validators=[validate_currency])
+    active = models.BooleanField(_("active"), default=True)
+    is_standard = models.BooleanField(_("standard"), default=False, help_text=_("The default book for its currency."))
+
+    class Meta:
+        ordering = ["currency", "name"]
+        verbose_name = _("price book")
+        verbose_name_plural = _("price books")
+        constraints = [
+            models.UniqueConstraint(fields=["currency"], condition=Q(is_standard=True), name="pricebook_one_standard_per_currency")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.currency})"
+
+
+class PriceBookEntry(models.Model):
+    """The price of one product in one book, under one pricing model (DESIGN §3)."""
+
+    class Model(models.TextChoices):
+        FLAT = "flat", _("Flat")
+        PER_UNIT = "per_unit", _("Per unit")
+        TIERED = "tiered", _("Tiered (graduated)")
+        VOLUME = "volume", _("Volume")
+        BLOCK = "block", _("Block")
+        PACKAGE = "package", _("Package")
+
+    price_book = models.ForeignKey(PriceBook, verbose_name=_("price book"), on_delete=models.CASCADE, related_name="entries")
+    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.CASCADE, related_name="entries")
+    pricing_model = models.CharField(_("pricing model"), max_length=16, choices=Model.choices, default=Model.PER_UNIT)
+    unit_price = MoneyField(
+        _("unit price"), max_digits=18, decimal_places=6, null=True, blank=True, default_currency=None,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    package_size = models.DecimalField(
+        _("package size"), max_digits=18, decimal_places=6, null=True, blank=True, validators=[MinValueValidator(Decimal("1"))]
+    )
+    free_units = models.DecimalField(_("free units"), max_digits=18, decimal_places=6, default=Decimal("0"), validators=NOT_NEGATIVE)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["price_book", "product__name"]
+        verbose_name = _("price book entry")
+        verbose_name_plural = _("price book entries")
+        constraints = [
+            models.UniqueConstraint(fields=["price_book", "product"], name="pricebookentry_unique_product_per_book"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product} @ {self.price_book}"
+
+    @property
+    def currency(self) -> str:
+        return self.price_book.currency
+
+    def price_spec(self, tiers=None) -> PriceSpec:
+        """The pure pricing engine's view of this entry (pass prefetched tiers to save queries)."""
+        tier_rows = tiers if tiers is not None else list(self.tiers.all())
+        return PriceSpec(
+            model=self.pricing_model,
+            unit_price=self.unit_price.amount if self.unit_price is not None else None,
+            tiers=tuple(Tier(t.lower, t.upper, t.unit_price, t.flat_fee) for t in tier_rows),
+            package_size=self.package_size,
+            free_units=self.free_units,
+        )
+
+
+class PriceTier(models.Model):
+    """A tier of an entry: units from `lower` (inclusive) to `upper` (exclusive; blank = no end)."""
+
+    entry = models.ForeignKey(PriceBookEntry, verbose_name=_("entry"), on_delete=models.CASCADE, related_name="tiers")
+    lower = models.DecimalField(_("from"), max_digits=18, decimal_places=6, validators=NOT_NEGATIVE)
+    upper = models.DecimalField(_("up to (excluded)"), max_digits=18, decimal_places=6, null=True, blank=True)
+    unit_price = models.DecimalField(_("unit price"), max_digits=18, decimal_places=6, validators=NOT_NEGATIVE)
+    flat_fee = models.DecimalField(_("flat fee"), max_digits=18, decimal_places=6, default=Decimal("0"), validators=NOT_NEGATIVE)
+
+    class Meta:
+        ordering = ["entry", "lower"]
+        verbose_name = _("price tier")
+        verbose_name_plural = _("price tiers")
+        constraints = [models.UniqueConstraint(fields=["entry", "lower"], name="pricetier_unique_lower")]
+
+    def __str__(self) -> str:
+        return f"[{self.lower.normalize()}, {self.upper.normalize() if self.upper is not None else '∞'})"

@@ -1,0 +1,265 @@
+"""Orders, contracts, subscriptions and their billing schedules.
+
+A contract's billing schedule holds every billable period of every subscription with its exact
+amount before any invoice run (DESIGN §3). An amendment effective on day D never edits a billed
+entry: it cancels the pending entries from D on, credits the billed time after D (never more than
+is still uncredited) and schedules the new quantity or price from D to the contract's end.
+"""
+
+from decimal import Decimal
+from fractions import Fraction
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from catalog.models import BillingRule, LegalEntity, PriceBook, Product, TaxRule
+from customers.models import Account
+
+
+class RenewalPricing(models.TextChoices):
+    SAME = "same", _("Same price")
+    LIST = "list", _("Current list price")
+    UPLIFT = "uplift", _("Price × (1 + uplift %)")
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        ACTIVATED = "activated", _("Activated")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Type(models.TextChoices):
+        NEW = "new", _("New business")
+        AMENDMENT = "amendment", _("Amendment")
+        RENEWAL = "renewal", _("Renewal")
+
+    number = models.CharField(_("number"), max_length=20, unique=True)
+    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="orders")
+    quote = models.OneToOneField(
+        "quotes.Quote", verbose_name=_("quote"), null=True, blank=True, on_delete=models.PROTECT, related_name="order"
+    )
+    type = models.CharField(_("type"), max_length=16, choices=Type.choices, default=Type.NEW)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT)
+    contract = models.ForeignKey(
+        "Contract", verbose_name=_("contract"), null=True, blank=True, on_delete=models.PROTECT, related_name="orders",
+        help_text=_("For amendments and renewals: the contract changed. For new business: set on activation."),
+    )
+    price_book = models.ForeignKey(PriceBook, verbose_name=_("price book"), on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(_("currency"), max_length=3)
+    start_date = models.DateField(_("start date"))
+    term_months = models.PositiveSmallIntegerField(_("term (months)"), default=12)
+    effective_date = models.DateField(_("effective date"), null=True, blank=True, help_text=_("Amendments: the day the change starts."))
+    payment_terms_days = models.PositiveSmallIntegerField(_("payment terms (days)"), default=30)
+    evergreen = models.BooleanField(_("evergreen"), default=False)
+    auto_renew = models.BooleanField(_("auto-renew"), default=False)
+    renewal_term_months = models.PositiveSmallIntegerField(_("renewal term (months)"), null=True, blank=True)
+    renewal_pricing = models.CharField(_("renewal pricing"), max_length=16, choices=RenewalPricing.choices, default=RenewalPricing.SAME)
+    uplift_percent = models.DecimalField(_("uplift (%)"), max_digits=6, decimal_places=2, default=Decimal("0"))
+    notes = models.TextField(_("notes"), blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    activated_at = models.DateTimeField(_("activated"), null=True, blank=True)
+    activated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class OrderProduct(models.Model):
+    """A product on an order, its prices copied exactly from the quote line (or set by finance).
+
+    On amendment orders `quantity` is the change (negative for a reduction) and `subscription` names
+    the subscription it changes (blank when a product is added)."""
+
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="products")
+    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="+")
+    quantity = models.DecimalField(_("quantity"), max_digits=18, decimal_places=6)
+    list_unit_price = models.DecimalField(_("list unit price"), max_digits=18, decimal_places=6)
+    net_unit_price = models.DecimalField(_("net unit price"), max_digits=18, decimal_places=6)
+    price_term_months = models.PositiveSmallIntegerField(
+        _("price term (months)"), default=12, help_text=_("The term the unit price is for (the product's default term).")
+    )
+    pricing_snapshot = models.JSONField(_("pricing"), default=dict, blank=True, help_text=_("The price book entry as quoted."))
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"), null=True, blank=True, help_text=_("First day not served; blank = evergreen."))
+    subscription = models.ForeignKey(
+        "Subscription", verbose_name=_("subscription"), null=True, blank=True, on_delete=models.PROTECT, related_name="order_products"
+    )
+    total_amount = models.DecimalField(_("total"), max_digits=18, decimal_places=6, default=Decimal("0"))
+
+    class Meta:
+        ordering = ["order", "id"]
+        verbose_name = _("order product")
+        verbose_name_plural = _("order products")
+
+    def __str__(self) -> str:
+        return f"{self.product} × {self.quantity.normalize()}"
+
+
+class Contract(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        CANCELLED = "cancelled", _("Cancelled")
+        EXPIRED = "expired", _("Expired")
+        RENEWED = "renewed", _("Renewed")
+
+    number = models.CharField(_("number"), max_length=20, unique=True)
+    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="contracts")
+    order = models.OneToOneField(Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="created_contract")
+    price_book = models.ForeignKey(PriceBook, verbose_name=_("price book"), on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(_("currency"), max_length=3)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"), null=True, blank=True, help_text=_("First day not served; blank = evergreen."))
+    term_months = models.PositiveSmallIntegerField(_("term (months)"))
+    evergreen = models.BooleanField(_("evergreen"), default=False)
+    auto_renew = models.BooleanField(_("auto-renew"), default=False)
+    renewal_term_months = models.PositiveSmallIntegerField(_("renewal term (months)"), null=True, blank=True)
+    renewal_pricing = models.CharField(_("renewal pricing"), max_length=16, choices=RenewalPricing.choices, default=RenewalPricing.SAME)
+    uplift_percent = models.DecimalField(_("uplift (%)"), max_digits=6, decimal_places=2, default=Decimal("0"))
+    payment_terms_days = models.PositiveSmallIntegerField(_("payment terms (days)"), default=30)
+    billing_day = models.PositiveSmallIntegerField(_("billing day"), default=1)
+    cancelled_on = models.DateField(_("cancelled on"), null=True, blank=True)
+    renewed_by = models.ForeignKey(
+        "self", verbose_name=_("renewed by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="renews"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-start_date", "-id"]
+        verbose_name = _("contract")
+        verbose_name_plural = _("contracts")
+        indexes = [models.Index(fields=["status", "end_date"])]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Subscription(models.Model):
+    """One product on a contract: what it bills, how often, from when to when."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        CANCELLED = "cancelled", _("Cancelled")
+        ENDED = "ended", _("Ended")
+
+    contract = models.ForeignKey(Contract, verbose_name=_("contract"), on_delete=models.PROTECT, related_name="subscriptions")
+    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="subscriptions")
+    product = models.ForeignKey(Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="subscriptions")
+    origin = models.ForeignKey(OrderProduct, verbose_name=_("ordered by"), on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    charge_type = models.CharField(_("charge type"), max_length=16, choices=Product.ChargeType.choices)
+    quantity = models.DecimalField(_("quantity"), max_digits=18, decimal_places=6)
+    unit_price = models.DecimalField(_("net unit price"), max_digits=18, decimal_places=6)
+    price_term_months = models.PositiveSmallIntegerField(_("price term (months)"), default=12)
+    pricing_snapshot = models.JSONField(_("pricing"), default=dict, blank=True)
+    currency = models.CharField(_("currency"), max_length=3)
+    billing_frequency = models.PositiveSmallIntegerField(_("billing frequency (months)"), choices=Product.Frequency.choices)
+    billing_type = models.CharField(_("billing type"), max_length=16, choices=Product.BillingType.choices)
+    period_boundary = models.CharField(_("period boundary"), max_length=16, choices=BillingRule.Boundary.choices)
+    day_count = models.CharField(_("day count"), max_length=16, choices=BillingRule.DayCount.choices)
+    billing_day = models.PositiveSmallIntegerField(_("billing day"), default=1)
+    billing_rule = models.ForeignKey(BillingRule, verbose_name=_("billing rule"), on_delete=models.PROTECT, related_name="+")
+    legal_entity = models.ForeignKey(LegalEntity, verbose_name=_("legal entity"), on_delete=models.PROTECT, related_name="+")
+    tax_rule = models.ForeignKey(TaxRule, verbose_name=_("tax rule"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"), null=True, blank=True, help_text=_("First day not served; blank = evergreen."))
+    scheduled_until = models.DateField(
+        _("scheduled until"), null=True, blank=True, help_text=_("Evergreen: the schedule is extended up to this day.")
+    )
+
+    class Meta:
+        ordering = ["contract", "id"]
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
+
+    def __str__(self) -> str:
+        return f"{self.product.name} × {self.quantity.normalize()}"
+
+    @property
+    def period_price_fraction(self) -> Fraction:
+        """The share of the unit price one full billing period is worth (months per period ÷ price term)."""
+        return Fraction(self.billing_frequency or 0, self.price_term_months or 12)
+
+
+class ScheduleEntry(models.Model):
+    """One billable piece of a subscription (or a credit of billed time), with its exact amount.
+
+    `amount` is signed (credits are negative) and rounded once. Usage entries get their amount when
+    the invoice run rates the period's usage. Invoicing bills pending entries whose `bill_on` is on
+    or before the run's target date and marks them billed; the database makes that happen once."""
+
+    class Kind(models.TextChoices):
+        CHARGE = "charge", _("Charge")
+        CREDIT = "credit", _("Credit")
+        ONE_TIME = "one_time", _("One-time")
+        USAGE = "usage", _("Usage")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("To bill")
+        BILLED = "billed", _("Billed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    subscription = models.ForeignKey(Subscription, verbose_name=_("subscription"), on_delete=models.PROTECT, related_name="schedule")
+    contract = models.ForeignKey(Contract, verbose_name=_("contract"), on_delete=models.PROTECT, related_name="schedule")
+    account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="schedule")
+    source_order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="schedule")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    period_start = models.DateField(_("service from"))
+    period_end = models.DateField(_("service to (excluded)"))
+    full_start = models.DateField(_("full period from"))
+    full_end = models.DateField(_("full period to (excluded)"))
+    bill_on = models.DateField(_("bill on"), db_index=True)
+    quantity = models.DecimalField(_("quantity"), max_digits=18, decimal_places=6)
+    unit_price = models.DecimalField(_("unit price"), max_digits=18, decimal_places=6)
+    price_term_months = models.PositiveSmallIntegerField(_("price term (months)"), default=12)
+    period_months = models.PositiveSmallIntegerField(_("months per period"), default=1)
+    factor_numerator = models.PositiveIntegerField(_("factor numerator"), default=1)
+    factor_denominator = models.PositiveIntegerField(_("factor denominator"), default=1)
+    amount = models.DecimalField(_("amount"), max_digits=18, decimal_places=6, null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3)
+    credits = models.ForeignKey(
+        "self", verbose_name=_("credits"), null=True, blank=True, on_delete=models.PROTECT, related_name="credited_by",
+        help_text=_("Credit entries: the billed charge whose time after the effective date they credit."),
+    )
+    cancelled_by = models.ForeignKey(
+        Order, verbose_name=_("cancelled by"), null=True, blank=True, on_delete=models.PROTECT, related_name="cancelled_entries"
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    billed_at = models.DateTimeField(_("billed at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["subscription", "period_start", "id"]
+        verbose_name = _("schedule entry")
+        verbose_name_plural = _("schedule entries")
+        indexes = [
+            models.Index(fields=["status", "bill_on", "account"], name="schedule_due_idx"),
+            models.Index(fields=["contract", "period_start"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(period_end__gte=models.F("period_start")), name="schedule_period_ordered"),
+            models.CheckConstraint(
+                condition=Q(kind="credit", credits__isnull=False) | ~Q(kind="credit"), name="schedule_credit_names_its_charge"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id} {self.kind} [{self.period_start}, {self.period_end}) {self.amount}"
+
+    @property
+    def factor(self) -> Fraction:
+        return Fraction(self.factor_numerator, self.factor_denominator)
+
+    @property
+    def factor_display(self) -> str:
+        value = Decimal(self.factor_numerator) / Decimal(self.factor_denominator)
+        return f"{self.factor_numerator}/{self.factor_denominator} = {value.quantize(Decimal('0.000001'))}"
