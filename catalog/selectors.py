@@ -1,6 +1,7 @@
 """Catalog reads: launch readiness (can this product be quoted?) and price look-ups."""
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
@@ -68,3 +69,29 @@ def entry_for(*, product: Product, price_book: PriceBook) -> PriceBookEntry | No
         .prefetch_related(Prefetch("tiers", queryset=PriceTier.objects.order_by("lower")))
         .first()
     )
+
+
+@dataclass(frozen=True)
+class TaxRateResult:
+    rate_percent: Decimal
+    label: str
+
+
+def tax_rate_for(*, tax_rule, legal_entity, country: str, tax_exempt: bool) -> TaxRateResult:
+    """The rate a line pays: 0 for exempt accounts and non-taxable rules; otherwise the most
+    specific rate of the rule (legal entity + country, then country, then legal entity, then any)."""
+    zero = TaxRateResult(Decimal("0"), "")
+    if tax_exempt or tax_rule is None or not tax_rule.taxable:
+        return zero
+    rates = list(tax_rule.rates.all())
+    entity_id = getattr(legal_entity, "pk", legal_entity)
+
+    def score(rate):
+        if rate.legal_entity_id not in (None, entity_id) or rate.country not in ("", country):
+            return -1
+        return (2 if rate.country else 0) + (1 if rate.legal_entity_id else 0)
+
+    best = max(rates, key=score, default=None)
+    if best is None or score(best) < 0:
+        return zero
+    return TaxRateResult(best.rate_percent, best.name)

@@ -51,6 +51,7 @@ class Order(models.Model):
     start_date = models.DateField(_("start date"))
     term_months = models.PositiveSmallIntegerField(_("term (months)"), default=12)
     effective_date = models.DateField(_("effective date"), null=True, blank=True, help_text=_("Amendments: the day the change starts."))
+    amendment_type = models.CharField(_("amendment"), max_length=24, blank=True)
     payment_terms_days = models.PositiveSmallIntegerField(_("payment terms (days)"), default=30)
     evergreen = models.BooleanField(_("evergreen"), default=False)
     auto_renew = models.BooleanField(_("auto-renew"), default=False)
@@ -67,6 +68,10 @@ class Order(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("order")
         verbose_name_plural = _("orders")
+        constraints = [
+            # A contract is renewed once, whatever the job or a person does twice.
+            models.UniqueConstraint(fields=["contract"], condition=Q(type="renewal"), name="order_one_renewal_per_contract"),
+        ]
 
     def __str__(self) -> str:
         return self.number
@@ -130,6 +135,10 @@ class Contract(models.Model):
     renewed_by = models.ForeignKey(
         "self", verbose_name=_("renewed by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="renews"
     )
+    renewal_quote = models.OneToOneField(
+        "quotes.Quote", verbose_name=_("renewal quote"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="renewal_of",
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -171,6 +180,10 @@ class Subscription(models.Model):
     tax_rule = models.ForeignKey(TaxRule, verbose_name=_("tax rule"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     start_date = models.DateField(_("start date"))
     end_date = models.DateField(_("end date"), null=True, blank=True, help_text=_("First day not served; blank = evergreen."))
+    period_anchor = models.DateField(
+        _("period anchor"), null=True, blank=True,
+        help_text=_("The day the billing period grid is anchored on (the contract's start); blank = start date."),
+    )
     scheduled_until = models.DateField(
         _("scheduled until"), null=True, blank=True, help_text=_("Evergreen: the schedule is extended up to this day.")
     )

@@ -1,6 +1,7 @@
 """Quotes and their lines. Prices come from the pricing engine; totals are stored by the service."""
 
 from decimal import Decimal
+from fractions import Fraction
 
 from django.conf import settings
 from django.db import models
@@ -52,6 +53,11 @@ class Quote(models.Model):
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
     approval_comment = models.TextField(_("approval comment"), blank=True)
     pdf = models.FileField(_("PDF"), upload_to="quotes/", blank=True)
+    pdf_rendered_at = models.DateTimeField(_("PDF rendered at"), null=True, blank=True)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    presented_at = models.DateTimeField(_("presented at"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("customer decision at"), null=True, blank=True)
+    decision_comment = models.TextField(_("customer decision note"), blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -61,9 +67,35 @@ class Quote(models.Model):
         verbose_name = _("quote")
         verbose_name_plural = _("quotes")
         constraints = [models.UniqueConstraint(fields=["number", "version"], name="quote_unique_number_version")]
+        indexes = [models.Index(fields=["status", "expiration_date"], name="quote_status_expiry_idx")]
 
     def __str__(self) -> str:
         return f"{self.number} v{self.version}"
+
+    @property
+    def end_date(self):
+        """The first day after the quoted term (service periods are half-open)."""
+        from catalog.pricing import add_months
+
+        return add_months(anchor=self.start_date, months=self.term_months)
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def grand_total(self) -> Decimal:
+        """Total contract value with the estimated tax."""
+        return self.total_contract_value + self.tax_estimate
+
+
+OPEN_STATUSES = (
+    Quote.Status.DRAFT, Quote.Status.IN_REVIEW, Quote.Status.APPROVED, Quote.Status.PRESENTED,
+)
 
 
 class QuoteLine(models.Model):
@@ -82,6 +114,13 @@ class QuoteLine(models.Model):
     prorate_numerator = models.PositiveIntegerField(_("multiplier numerator"), default=1)
     prorate_denominator = models.PositiveIntegerField(_("multiplier denominator"), default=1)
     line_total = models.DecimalField(_("line total"), max_digits=18, decimal_places=6, default=Decimal("0"))
+    effective_discount_percent = models.DecimalField(
+        _("effective discount (%)"), max_digits=9, decimal_places=6, default=Decimal("0"),
+        help_text=_("Line and quote discounts together, against the list price."),
+    )
+    tax_rate_percent = models.DecimalField(_("tax rate (%)"), max_digits=7, decimal_places=4, default=Decimal("0"))
+    tax_label = models.CharField(_("tax"), max_length=50, blank=True)
+    tax_amount = models.DecimalField(_("estimated tax"), max_digits=18, decimal_places=6, default=Decimal("0"))
 
     class Meta:
         ordering = ["quote", "position", "id"]
@@ -94,3 +133,11 @@ class QuoteLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product} × {self.quantity.normalize()}"
+
+    @property
+    def multiplier(self) -> Fraction:
+        return Fraction(self.prorate_numerator, self.prorate_denominator)
+
+    @property
+    def charge_type(self) -> str:
+        return self.pricing_snapshot.get("charge_type") or self.product.charge_type

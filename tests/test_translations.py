@@ -21,10 +21,12 @@ from django.utils import translation
 
 ROOT = Path(__file__).resolve().parents[1]
 LANGUAGE = "fr"
+NOT_THE_PROJECT = {"var", "test-artifacts", "node_modules"}  # and every hidden folder, such as .venv
 CATALOGS = sorted(
     path
     for path in ROOT.glob(f"*/locale/{LANGUAGE}/LC_MESSAGES/django.po")
-    if not path.relative_to(ROOT).parts[0].startswith(".") and path.relative_to(ROOT).parts[0] != "var"
+    if not path.relative_to(ROOT).parts[0].startswith(".")
+    and path.relative_to(ROOT).parts[0] not in NOT_THE_PROJECT
 )
 
 # Named placeholders such as %(name)s or %(amount).2f; they are unambiguous in any message.
@@ -48,11 +50,17 @@ def _messages(catalog):
     return [m for m in catalog if m.id]
 
 
+def _label_key(key) -> str:
+    """'msgid ...' (the singular one for a plural message) and its msgctxt, if any."""
+    context, msgid = key
+    msgid = msgid[0] if isinstance(msgid, list | tuple) else msgid
+    return f"msgid {msgid!r}" + (f" (msgctxt {context!r})" if context else "")
+
+
 def _label(message) -> str:
-    msgid = message.id[0] if isinstance(message.id, tuple) else message.id
-    context = f" (msgctxt {message.context!r})" if message.context else ""
+    """The msgid, and where it comes from in the source, for failure messages."""
     where = ", ".join(f"{file}:{line}" if line else file for file, line in message.locations[:3])
-    return f"msgid {msgid!r}{context}" + (f"  [{where}]" if where else "")
+    return _label_key((message.context, message.id)) + (f"  [{where}]" if where else "")
 
 
 def _fail_if_any(path: Path, problem: str, lines: list[str]) -> None:
@@ -134,7 +142,8 @@ def _mo_entries(catalog) -> dict:
 def test_compiled_mo_matches_po(po_path):
     """The shipped .mo holds exactly what compiling the .po gives (mtimes mean nothing in a fresh clone)."""
     mo_path = po_path.with_suffix(".mo")
-    assert mo_path.exists(), f"{_rel(mo_path)} is missing: run compilemessages and commit it."
+    if not mo_path.exists():
+        pytest.fail(f"{_rel(mo_path)} is missing: run compilemessages and commit it.", pytrace=False)
     buffer = io.BytesIO()
     write_mo(buffer, _load(po_path))
     buffer.seek(0)
@@ -142,23 +151,43 @@ def test_compiled_mo_matches_po(po_path):
     with mo_path.open("rb") as f:
         shipped = _mo_entries(read_mo(f))
 
-    def name(key):
-        context, msgid = key
-        msgid = msgid[0] if isinstance(msgid, tuple) else msgid
-        return f"msgid {msgid!r}" + (f" (msgctxt {context!r})" if context else "")
-
-    stale = [f"{name(k)}: not in the .mo" for k in expected if k not in shipped]
+    stale = [f"{_label_key(k)}: not in the .mo" for k in expected if k not in shipped]
     stale += [
-        f"{name(k)}: .mo has {shipped[k]!r}, .po has {expected[k]!r}"
+        f"{_label_key(k)}: .mo has {shipped[k]!r}, .po has {expected[k]!r}"
         for k in expected
         if k in shipped and shipped[k] != expected[k]
     ]
     stale += [
-        f"{name(k)}: in the .mo but not (or not translated) in the .po" for k in shipped if k not in expected
+        f"{_label_key(k)}: in the .mo but not (or not translated) in the .po"
+        for k in shipped
+        if k not in expected
     ]
     _fail_if_any(
         po_path, f"difference(s) with {mo_path.name} (run compilemessages and commit the .mo)", stale
     )
+
+
+def test_a_msgid_has_the_same_translation_in_every_catalog():
+    """Django merges all catalogs into one: for a msgid found in several, only one translation is ever shown
+    (LOCALE_PATHS first, then INSTALLED_APPS order), so differing translations are a hidden bug."""
+    seen: dict = {}
+    for path in CATALOGS:
+        for message in _messages(_load(path)):
+            if message.string and not message.fuzzy:
+                key = (message.context, _hashable(message.id))
+                seen.setdefault(key, {}).setdefault(_hashable(message.string), []).append(_rel(path))
+    conflicts = [
+        f"{_label_key(key)}: "
+        + "; ".join(f"{string!r} in {', '.join(files)}" for string, files in variants.items())
+        for key, variants in seen.items()
+        if len(variants) > 1
+    ]
+    if conflicts:
+        pytest.fail(
+            f"{len(conflicts)} msgid(s) translated differently in different catalogs (use one wording):\n  "
+            + "\n  ".join(conflicts),
+            pytrace=False,
+        )
 
 
 def test_django_serves_the_french_catalog():

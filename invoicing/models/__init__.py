@@ -1,0 +1,30 @@
+"""Invoicing models: runs and schedules, invoices, credit notes, number series, usage."""
+
+from invoicing.models.documents import (
+    CreditNote,
+    CreditNoteAllocation,
+    CreditNoteLine,
+    DocumentType,
+    Invoice,
+    InvoiceLine,
+    LineSource,
+    NumberSeries,
+)
+from invoicing.models.runs import InvoiceRun, InvoiceRunChunk, InvoiceRunError, InvoiceSchedule
+from invoicing.models.usage import UsageRecord
+
+__all__ = [
+    "CreditNote",
+    "CreditNoteAllocation",
+    "CreditNoteLine",
+    "DocumentType",
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceRun",
+    "InvoiceRunChunk",
+    "InvoiceRunError",
+    "InvoiceSchedule",
+    "LineSource",
+    "NumberSeries",
+    "UsageRecord",
+]

@@ -1,0 +1,228 @@
+"""Pricing one quote line and totalling a quote: pure functions over the catalog's pricing engine.
+
+No database access here: the service snapshots the price book entry and the product, then asks
+these functions for the numbers, so a quote, its preview and its tests share one computation.
+
+Line rules (DESIGN §3 "Quote pricing")
+--------------------------------------
+- *Basis.* A `per_unit` price without free units is quoted per unit: the list unit price is the
+  entry's unit price and the line bills ``net unit price × quantity``. Every other model (flat,
+  tiered, volume, block, package, per unit with free units) is quoted *per line*: the list price is
+  ``price_for_quantity(quantity)``, the price of the whole quantity, and the line bills
+  ``net price × 1``. The snapshot records the basis and the billing quantity so an order copies them.
+- *Discounts* apply to the list price (`apply_discount`): a percent, or an amount per unit (on a
+  per-line basis: the amount × quantity off the line price), then the quote-level percent. The net
+  price is rounded once to 6 places by the engine.
+- *Recurring* lines: total = net × billing quantity × prorate multiplier, rounded once, where the
+  multiplier is the line term ÷ the product's default term (blank: 12). The line term is the number
+  of monthly anniversary periods in ``[start, end)`` counted by the engine (`periods_between`):
+  whole months give an integer (12, 24, 35), a broken month adds the exact day fraction of the
+  month it falls in (15 Jan → 1 Mar 2026 = 1 + 14/28 months).
+- *One-time* lines: total = net × billing quantity, rounded once.
+- *Usage* lines: rated later on what is used; they add nothing to the quote's value and show their
+  rates (unit price or tiers) instead.
+
+Quote totals
+------------
+- one-time total = Σ one-time line totals; TCV = Σ line totals (recurring and one-time);
+- monthly value of a recurring line = line total ÷ line term (months), kept exact;
+  MRR = Σ monthly values and ARR = 12 × Σ monthly values, each rounded once at the quote level;
+- estimated tax = Σ `tax_for_line(line total, rate)`, each line's tax rounded once.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+from django.utils.translation import gettext as _
+
+from billing_site.money import ZERO, round_unit, sum_money, to_decimal
+from catalog.pricing import (
+    PriceSpec,
+    PricingError,
+    amount_for_piece,
+    apply_discount,
+    periods_between,
+    price_for_quantity,
+    prorate_multiplier,
+)
+from catalog.pricing.exact import round_fraction_money
+
+ONE_TIME = "one_time"
+RECURRING = "recurring"
+USAGE = "usage"
+HUNDRED = Decimal(100)
+
+
+def line_term_months(*, start: date, end: date) -> Fraction:
+    """Months in ``[start, end)``: whole anniversary months plus the day fraction of a broken one."""
+    if not start < end:
+        raise PricingError(_("The line must end after it starts."))
+    return periods_between(start=start, end=end, frequency_months=1, boundary="anniversary")
+
+
+def quoted_per_unit(spec: PriceSpec) -> bool:
+    """Whether the line is priced per unit (per_unit without free units) or for the whole quantity."""
+    return spec.model == "per_unit" and not spec.free_units
+
+
+@dataclass(frozen=True)
+class LinePrice:
+    """The numbers of one quote line."""
+
+    basis: str  # "unit" or "line"
+    list_unit_price: Decimal
+    net_unit_price: Decimal
+    billing_quantity: Decimal
+    term_months: Fraction
+    multiplier: Fraction
+    line_total: Decimal
+    monthly_value: Fraction
+    effective_discount: Fraction  # percent, exact
+    currency: str
+    charge_type: str
+    steps: list = field(default_factory=list, compare=False)
+
+
+def price_line(
+    *,
+    charge_type: str,
+    spec: PriceSpec,
+    quantity: Decimal,
+    discount_percent: Decimal | None,
+    discount_amount: Decimal | None,
+    quote_percent: Decimal | None,
+    start: date,
+    end: date,
+    default_term_months: int | None,
+    currency: str,
+) -> LinePrice:
+    """Price one line from its entry's spec; raises PricingError on impossible inputs."""
+    quantity = to_decimal(quantity)
+    per_unit = quoted_per_unit(spec)
+    term = line_term_months(start=start, end=end)
+    if charge_type == USAGE:
+        rate = spec.unit_price if spec.unit_price is not None else ZERO
+        return LinePrice(
+            basis="unit", list_unit_price=rate, net_unit_price=rate, billing_quantity=quantity, term_months=term,
+            multiplier=Fraction(1), line_total=ZERO, monthly_value=Fraction(0), effective_discount=Fraction(0),
+            currency=currency, charge_type=charge_type,
+        )
+    if per_unit:
+        list_price = spec.unit_price
+        billing_quantity = quantity
+        amount_off = discount_amount
+    else:
+        list_price = price_for_quantity(spec=spec, quantity=quantity)
+        billing_quantity = Decimal(1)
+        amount_off = None if discount_amount is None else to_decimal(discount_amount) * quantity
+    net = apply_discount(
+        list_unit_price=list_price, percent=discount_percent, amount_per_unit=amount_off,
+        quote_percent=quote_percent or None,
+    )
+    if charge_type == RECURRING:
+        multiplier = prorate_multiplier(line_term_months=term, default_term_months=default_term_months)
+    else:
+        multiplier = Fraction(1)
+    total = amount_for_piece(unit_price=net, quantity=billing_quantity, factor=multiplier, currency=currency)
+    list_fraction = Fraction(list_price)
+    effective = (1 - Fraction(net) / list_fraction) * 100 if list_fraction else Fraction(0)
+    monthly = Fraction(total) / term if charge_type == RECURRING else Fraction(0)
+    return LinePrice(
+        basis="unit" if per_unit else "line", list_unit_price=round_unit(list_price), net_unit_price=net,
+        billing_quantity=billing_quantity, term_months=term, multiplier=multiplier, line_total=total,
+        monthly_value=monthly, effective_discount=effective, currency=currency, charge_type=charge_type,
+    )
+
+
+@dataclass(frozen=True)
+class QuoteTotals:
+    one_time_total: Decimal
+    recurring_total: Decimal
+    mrr: Decimal
+    arr: Decimal
+    total_contract_value: Decimal
+    tax_estimate: Decimal
+
+    @property
+    def grand_total(self) -> Decimal:
+        return self.total_contract_value + self.tax_estimate
+
+
+@dataclass(frozen=True)
+class TotalInput:
+    charge_type: str
+    line_total: Decimal
+    term_months: Fraction
+    tax_amount: Decimal
+
+
+def quote_totals(*, lines: list[TotalInput], currency: str) -> QuoteTotals:
+    """Sums of rounded lines; MRR and ARR rounded once from the exact monthly values."""
+    one_time = sum_money((x.line_total for x in lines if x.charge_type == ONE_TIME), currency)
+    recurring = sum_money((x.line_total for x in lines if x.charge_type == RECURRING), currency)
+    monthly = sum(
+        (Fraction(x.line_total) / x.term_months for x in lines if x.charge_type == RECURRING), Fraction(0)
+    )
+    return QuoteTotals(
+        one_time_total=one_time,
+        recurring_total=recurring,
+        mrr=round_fraction_money(monthly, currency),
+        arr=round_fraction_money(12 * monthly, currency),
+        total_contract_value=sum_money([one_time, recurring], currency),
+        tax_estimate=sum_money((x.tax_amount for x in lines), currency),
+    )
+
+
+def spec_to_snapshot(spec: PriceSpec) -> dict:
+    """The entry as quoted, as JSON (strings for every decimal)."""
+
+    def s(value):
+        return None if value is None else str(value)
+
+    return {
+        "model": spec.model,
+        "unit_price": s(spec.unit_price),
+        "tiers": [
+            {"lower": s(t.lower), "upper": s(t.upper), "unit_price": s(t.unit_price), "flat_fee": s(t.flat_fee)}
+            for t in spec.tiers
+        ],
+        "package_size": s(spec.package_size),
+        "free_units": s(spec.free_units),
+    }
+
+
+def spec_from_snapshot(snapshot: dict) -> PriceSpec:
+    from catalog.pricing import Tier
+
+    def d(value):
+        return None if value in (None, "") else Decimal(value)
+
+    return PriceSpec(
+        model=snapshot["model"],
+        unit_price=d(snapshot.get("unit_price")),
+        tiers=tuple(
+            Tier(d(t["lower"]), d(t.get("upper")), d(t["unit_price"]), d(t.get("flat_fee")) or ZERO)
+            for t in snapshot.get("tiers", [])
+        ),
+        package_size=d(snapshot.get("package_size")),
+        free_units=d(snapshot.get("free_units")) or ZERO,
+    )
+
+
+def percent_display(value: Fraction) -> Decimal:
+    """An exact percent shown with 2 decimals (half-up)."""
+    from catalog.pricing import fraction_to_decimal
+
+    return fraction_to_decimal(value, 2)
+
+
+def to_percent_field(value: Fraction) -> Decimal:
+    """An exact percent for a 6-place column."""
+    from catalog.pricing import fraction_to_decimal
+
+    return fraction_to_decimal(value, 6)
+
+
+HUNDRED_PERCENT = HUNDRED
