@@ -29,6 +29,15 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    # The kernel (audit log, idempotency, roles) and the product-to-cash stages, left to right. They
+    # come first so their templates and translations win over Django's own (login, "Email", "Filter").
+    "billing_site",
+    "customers",
+    "catalog",
+    "quotes",
+    "contracts",
+    "invoicing",
+    "payments",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -44,14 +53,6 @@ INSTALLED_APPS = [
     "django_filters",
     "django_htmx",
     "djmoney",
-    # The kernel (audit log, idempotency, roles) and the product-to-cash stages, left to right.
-    "billing_site",
-    "customers",
-    "catalog",
-    "quotes",
-    "contracts",
-    "invoicing",
-    "payments",
 ]
 
 MIDDLEWARE = [

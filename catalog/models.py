@@ -88,7 +88,7 @@ class TaxRate(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.rate_percent.normalize()}%)"
+        return f"{self.name} ({self.rate_percent.normalize():f}%)"
 
 
 class BillingRule(models.Model):
@@ -258,13 +258,15 @@ class PriceBookEntry(models.Model):
 
     def price_spec(self, tiers=None) -> PriceSpec:
         """The pure pricing engine's view of this entry (pass prefetched tiers to save queries)."""
+        from catalog.numbers import plain  # values as written, so the engine's messages read "up to 11"
+
         tier_rows = tiers if tiers is not None else list(self.tiers.all())
         return PriceSpec(
             model=self.pricing_model,
-            unit_price=self.unit_price.amount if self.unit_price is not None else None,
-            tiers=tuple(Tier(t.lower, t.upper, t.unit_price, t.flat_fee) for t in tier_rows),
-            package_size=self.package_size,
-            free_units=self.free_units,
+            unit_price=plain(self.unit_price.amount) if self.unit_price is not None else None,
+            tiers=tuple(Tier(plain(t.lower), plain(t.upper), plain(t.unit_price), plain(t.flat_fee)) for t in tier_rows),
+            package_size=plain(self.package_size),
+            free_units=plain(self.free_units),
         )
 
 
@@ -284,4 +286,5 @@ class PriceTier(models.Model):
         constraints = [models.UniqueConstraint(fields=["entry", "lower"], name="pricetier_unique_lower")]
 
     def __str__(self) -> str:
-        return f"[{self.lower.normalize()}, {self.upper.normalize() if self.upper is not None else '∞'})"
+        upper = f"{self.upper.normalize():f}" if self.upper is not None else "∞"
+        return f"[{self.lower.normalize():f}, {upper})"

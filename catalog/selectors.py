@@ -4,9 +4,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Prefetch
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from catalog.models import PriceBook, PriceBookEntry, PriceTier, Product
+from catalog.preview import pricing_preview  # noqa: F401 - the page and the API share it
 from catalog.pricing import validate_price_spec
 
 USAGE_MODELS = frozenset({"per_unit", "tiered", "volume", "block", "package"})
@@ -19,8 +21,20 @@ class Check:
     detail: str = ""
 
 
-def product_readiness(product: Product, *, books=None) -> list[Check]:
-    """The launch checklist: each item says what is missing, if anything."""
+def _entries_by_book(products) -> dict[int, dict[int, PriceBookEntry]]:
+    """{product id: {book id: active entry with its tiers}} in two queries."""
+    found: dict[int, dict[int, PriceBookEntry]] = {}
+    entries = (
+        PriceBookEntry.objects.filter(product__in=products, active=True)
+        .select_related("price_book")
+        .prefetch_related(Prefetch("tiers", queryset=PriceTier.objects.order_by("lower")))
+    )
+    for entry in entries:
+        found.setdefault(entry.product_id, {})[entry.price_book_id] = entry
+    return found
+
+
+def _checks(product: Product, books, entries: dict) -> list[Check]:
     checks = [Check(_("Active"), product.active, "" if product.active else _("The product is inactive."))]
     checks.append(
         Check(
@@ -31,13 +45,6 @@ def product_readiness(product: Product, *, books=None) -> list[Check]:
     checks.append(
         Check(_("Tax rule"), product.tax_rule_id is not None, "" if product.tax_rule_id else _("Choose a tax rule."))
     )
-    books = list(books if books is not None else PriceBook.objects.filter(active=True))
-    entries = {
-        e.price_book_id: e
-        for e in PriceBookEntry.objects.filter(product=product, active=True)
-        .select_related("price_book")
-        .prefetch_related(Prefetch("tiers", queryset=PriceTier.objects.order_by("lower")))
-    }
     for book in books:
         entry = entries.get(book.pk)
         label = _("Priced in %(book)s") % {"book": book}
@@ -51,6 +58,20 @@ def product_readiness(product: Product, *, books=None) -> list[Check]:
             problems.append(_("A usage product needs a per-unit, tiered, volume, block or package price."))
         checks.append(Check(label, not problems, " ".join(str(p) for p in problems)))
     return checks
+
+
+def product_readiness(product: Product, *, books=None) -> list[Check]:
+    """The launch checklist: each item says what is missing, if anything."""
+    books = list(books if books is not None else PriceBook.objects.filter(active=True))
+    return _checks(product, books, _entries_by_book([product]).get(product.pk, {}))
+
+
+def readiness_by_product(products) -> dict[int, list[Check]]:
+    """The checklist of many products at once (the catalog list), in a fixed number of queries."""
+    products = list(products)
+    books = list(PriceBook.objects.filter(active=True))
+    entries = _entries_by_book(products)
+    return {product.pk: _checks(product, books, entries.get(product.pk, {})) for product in products}
 
 
 def product_is_ready(product: Product) -> bool:
@@ -95,3 +116,63 @@ def tax_rate_for(*, tax_rule, legal_entity, country: str, tax_exempt: bool) -> T
     if best is None or score(best) < 0:
         return zero
     return TaxRateResult(best.rate_percent, best.name)
+
+
+def product_list(*, params, sort: str = "name"):
+    """Products matching the list's filters, sorted, each with its readiness (`ready`, `missing`).
+
+    "Ready" is computed, not stored (it depends on every active book), so that filter runs in
+    Python over the filtered rows: a catalog holds hundreds of products, not millions.
+    """
+    from catalog.filters import ProductFilter, sort_products
+
+    qs = Product.objects.select_related("family", "billing_rule", "tax_rule")
+    filterset = ProductFilter(params, queryset=qs)
+    products = list(sort_products(filterset.qs, sort))
+    readiness = readiness_by_product(products)
+    for product in products:
+        product.checks = readiness[product.pk]
+        product.ready = all(c.ok for c in product.checks)
+        product.missing = [c for c in product.checks if not c.ok]
+    ready = params.get("ready", "")
+    if ready in ("yes", "no"):
+        products = [p for p in products if p.ready == (ready == "yes")]
+    return filterset, products
+
+
+def product_detail(*, product: Product) -> dict:
+    """Everything the product page shows: checklist, entries per book (with tiers), books without a price."""
+    books = list(PriceBook.objects.order_by("-active", "currency", "name"))
+    entries = list(
+        PriceBookEntry.objects.filter(product=product)
+        .select_related("price_book")
+        .prefetch_related(Prefetch("tiers", queryset=PriceTier.objects.order_by("lower")))
+        .order_by("price_book__currency", "price_book__name")
+    )
+    priced = {e.price_book_id for e in entries}
+    checks = _checks(product, [b for b in books if b.active], {e.price_book_id: e for e in entries if e.active})
+    return {
+        "checks": checks,
+        "ready": all(c.ok for c in checks),
+        "entries": entries,
+        "unpriced_books": [b for b in books if b.pk not in priced],
+    }
+
+
+def dashboard_cards(*, user, roles) -> list[dict]:
+    """Finance sees how many active products cannot be quoted yet."""
+    from billing_site.roles import FINANCE_ADMIN
+
+    if not (set(roles) & set(FINANCE_ADMIN)):
+        return []
+    products = list(Product.objects.filter(active=True))
+    readiness = readiness_by_product(products)
+    not_ready = sum(1 for p in products if not all(c.ok for c in readiness[p.pk]))
+    url = reverse("catalog:index")
+    return [
+        {
+            "title": _("Products not ready to quote"), "value": not_ready, "url": f"{url}?active=true&ready=no",
+            "tone": "warn" if not_ready else "ok",
+            "hint": _("%(count)s active products in the catalog") % {"count": len(products)},
+        }
+    ]

@@ -24,6 +24,15 @@ class RenewalPricing(models.TextChoices):
     UPLIFT = "uplift", _("Price × (1 + uplift %)")
 
 
+class AmendmentType(models.TextChoices):
+    ADD_QUANTITY = "add_quantity", _("Add quantity")
+    REDUCE_QUANTITY = "reduce_quantity", _("Reduce quantity")
+    ADD_PRODUCT = "add_product", _("Add a product")
+    CHANGE_PRICE = "change_price", _("Change price")
+    CANCEL_SUBSCRIPTION = "cancel_subscription", _("Cancel a subscription")
+    CANCEL_CONTRACT = "cancel_contract", _("Cancel the contract")
+
+
 class Order(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -51,7 +60,7 @@ class Order(models.Model):
     start_date = models.DateField(_("start date"))
     term_months = models.PositiveSmallIntegerField(_("term (months)"), default=12)
     effective_date = models.DateField(_("effective date"), null=True, blank=True, help_text=_("Amendments: the day the change starts."))
-    amendment_type = models.CharField(_("amendment"), max_length=24, blank=True)
+    amendment_type = models.CharField(_("amendment"), max_length=24, choices=AmendmentType.choices, blank=True)
     payment_terms_days = models.PositiveSmallIntegerField(_("payment terms (days)"), default=30)
     evergreen = models.BooleanField(_("evergreen"), default=False)
     auto_renew = models.BooleanField(_("auto-renew"), default=False)

@@ -25,6 +25,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
+from billing_site.money import round_money
 from catalog.pricing import Factor, amount_for_piece, billing_periods, proration_factor
 from catalog.pricing.exact import format_fraction
 
@@ -150,11 +151,11 @@ def entries_for(
     for period in periods:
         if period.end <= start:
             continue
-        piece_start = max(period.start, start)
-        entries.append(
-            _piece(terms=terms, quantity=quantity, start=piece_start, end=period.end,
-                   full_start=period.full_start, full_end=period.full_end)
-        )
+        piece = _piece(terms=terms, quantity=quantity, start=max(period.start, start), end=period.end,
+                       full_start=period.full_start, full_end=period.full_end)
+        # Under 30/360 a piece can count 0 days (the 31st counts as the 30th): nothing to bill.
+        if piece.factor.numerator:
+            entries.append(piece)
     return entries
 
 
@@ -204,7 +205,9 @@ def plan_change(
                 plan.cancelled.append(e)
             elif e.period_end > effective:
                 plan.cancelled.append(e)
-                plan.replacements.append(_cut(terms=terms, entry=e, end=effective))
+                piece = _cut(terms=terms, entry=e, end=effective)
+                if piece.factor.numerator or piece.kind == USAGE:
+                    plan.replacements.append(piece)
         elif e.status == BILLED and e.kind == CHARGE and e.period_end > effective:
             credit = _credit(terms=terms, charge=e, existing=credits_of.get(e.id, []), effective=effective, today=today)
             if credit is not None:
@@ -252,6 +255,8 @@ def _credit(*, terms: Terms, charge: Entry, existing: list[Entry], effective: da
     if piece_start == charge.period_start:
         # The whole uncredited remainder: credit exactly what is left, so no rounding residue stays.
         amount = remaining
+    elif not factor.numerator:
+        return None
     else:
         amount = min(
             remaining,
@@ -269,19 +274,25 @@ def _credit(*, terms: Terms, charge: Entry, existing: list[Entry], effective: da
     )
 
 
+def plain(value: Decimal) -> str:
+    """A quantity or price without trailing zeros nor exponent: 10, 1200, 0.05."""
+    return format(value.normalize(), "f")
+
+
 def explain(entry: Entry, currency: str) -> str:
     """How the amount was computed, e.g. '75 × 1200.00 × 12/12 × 45/366 = 11065.57'."""
     if entry.kind == USAGE and entry.amount is None:
         return "usage: rated at the end of the period"
-    quantity = entry.quantity.normalize()
-    price = entry.unit_price.normalize()
+    quantity = plain(entry.quantity)
+    price = plain(entry.unit_price)
     sign = "−" if entry.kind == CREDIT else ""
+    amount = round_money(entry.amount, currency)
     if entry.kind == ONE_TIME:
-        return f"{quantity} × {price} = {entry.amount}"
+        return f"{quantity} × {price} = {amount} {currency}"
     share = f"{entry.period_months}/{entry.price_term_months}"
     return (
         f"{sign}{quantity} × {price} × {share} × {entry.factor.numerator}/{entry.factor.denominator}"
-        f" = {entry.amount} {currency}"
+        f" = {amount} {currency}"
     )
 
 

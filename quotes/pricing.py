@@ -5,14 +5,13 @@ these functions for the numbers, so a quote, its preview and its tests share one
 
 Line rules (DESIGN §3 "Quote pricing")
 --------------------------------------
-- *Basis.* A `per_unit` price without free units is quoted per unit: the list unit price is the
-  entry's unit price and the line bills ``net unit price × quantity``. Every other model (flat,
-  tiered, volume, block, package, per unit with free units) is quoted *per line*: the list price is
-  ``price_for_quantity(quantity)``, the price of the whole quantity, and the line bills
-  ``net price × 1``. The snapshot records the basis and the billing quantity so an order copies them.
-- *Discounts* apply to the list price (`apply_discount`): a percent, or an amount per unit (on a
-  per-line basis: the amount × quantity off the line price), then the quote-level percent. The net
-  price is rounded once to 6 places by the engine.
+- *Unit price.* The list unit price is the entry's price for the quantity divided by the quantity
+  (``price_for_quantity(q) ÷ q``, half-up to 6 places): for a `per_unit` price without free units
+  it is the entry's unit price itself; a flat, tiered, volume, block or package price becomes the
+  unit price of the quantity quoted. This is how the order and the contract bill the line
+  (``unit price × quantity × factor``), so the quote shows the numbers they will bill.
+- *Discounts* apply to the list unit price (`apply_discount`): a percent or an amount per unit, then
+  the quote-level percent. The net unit price is rounded once to 6 places by the engine.
 - *Recurring* lines: total = net × billing quantity × prorate multiplier, rounded once, where the
   multiplier is the line term ÷ the product's default term (blank: 12). The line term is the number
   of monthly anniversary periods in ``[start, end)`` counted by the engine (`periods_between`):
@@ -37,8 +36,9 @@ from fractions import Fraction
 
 from django.utils.translation import gettext as _
 
-from billing_site.money import ZERO, round_unit, sum_money, to_decimal
+from billing_site.money import ZERO, format_money, round_unit, sum_money, to_decimal
 from catalog.pricing import (
+    DEFAULT_TERM_MONTHS,
     PriceSpec,
     PricingError,
     amount_for_piece,
@@ -55,6 +55,10 @@ USAGE = "usage"
 HUNDRED = Decimal(100)
 
 
+class NegativeNetPrice(PricingError):
+    """The discount per unit is larger than the list price."""
+
+
 def line_term_months(*, start: date, end: date) -> Fraction:
     """Months in ``[start, end)``: whole anniversary months plus the day fraction of a broken one."""
     if not start < end:
@@ -63,18 +67,25 @@ def line_term_months(*, start: date, end: date) -> Fraction:
 
 
 def quoted_per_unit(spec: PriceSpec) -> bool:
-    """Whether the line is priced per unit (per_unit without free units) or for the whole quantity."""
+    """Whether the entry's own unit price is the line's (per_unit without free units); otherwise the
+    line's unit price is the price of the quantity ÷ the quantity."""
     return spec.model == "per_unit" and not spec.free_units
+
+
+def unit_price_of(extended: Decimal, quantity: Decimal) -> Decimal:
+    """A price for a quantity as a unit price: extended ÷ quantity, half-up to 6 places, exactly."""
+    from catalog.pricing import fraction_to_decimal
+
+    return fraction_to_decimal(Fraction(extended) / Fraction(quantity), 6)
 
 
 @dataclass(frozen=True)
 class LinePrice:
     """The numbers of one quote line."""
 
-    basis: str  # "unit" or "line"
+    basis: str  # "unit": the entry's unit price; "quantity": the price of the quantity ÷ the quantity
     list_unit_price: Decimal
     net_unit_price: Decimal
-    billing_quantity: Decimal
     term_months: Fraction
     multiplier: Fraction
     line_total: Decimal
@@ -105,33 +116,33 @@ def price_line(
     if charge_type == USAGE:
         rate = spec.unit_price if spec.unit_price is not None else ZERO
         return LinePrice(
-            basis="unit", list_unit_price=rate, net_unit_price=rate, billing_quantity=quantity, term_months=term,
+            basis="unit", list_unit_price=rate, net_unit_price=rate, term_months=term,
             multiplier=Fraction(1), line_total=ZERO, monthly_value=Fraction(0), effective_discount=Fraction(0),
             currency=currency, charge_type=charge_type,
         )
     if per_unit:
-        list_price = spec.unit_price
-        billing_quantity = quantity
-        amount_off = discount_amount
+        list_price = round_unit(spec.unit_price)
     else:
-        list_price = price_for_quantity(spec=spec, quantity=quantity)
-        billing_quantity = Decimal(1)
-        amount_off = None if discount_amount is None else to_decimal(discount_amount) * quantity
+        list_price = unit_price_of(price_for_quantity(spec=spec, quantity=quantity), quantity)
+    if discount_amount is not None and to_decimal(discount_amount) > list_price:
+        raise NegativeNetPrice(
+            _("This discount is more than the list price of %(price)s: the net price would be negative.")
+            % {"price": format_money(list_price, currency)}
+        )
     net = apply_discount(
-        list_unit_price=list_price, percent=discount_percent, amount_per_unit=amount_off,
+        list_unit_price=list_price, percent=discount_percent, amount_per_unit=discount_amount,
         quote_percent=quote_percent or None,
     )
     if charge_type == RECURRING:
         multiplier = prorate_multiplier(line_term_months=term, default_term_months=default_term_months)
     else:
         multiplier = Fraction(1)
-    total = amount_for_piece(unit_price=net, quantity=billing_quantity, factor=multiplier, currency=currency)
+    total = amount_for_piece(unit_price=net, quantity=quantity, factor=multiplier, currency=currency)
     list_fraction = Fraction(list_price)
     effective = (1 - Fraction(net) / list_fraction) * 100 if list_fraction else Fraction(0)
     monthly = Fraction(total) / term if charge_type == RECURRING else Fraction(0)
     return LinePrice(
-        basis="unit" if per_unit else "line", list_unit_price=round_unit(list_price), net_unit_price=net,
-        billing_quantity=billing_quantity, term_months=term, multiplier=multiplier, line_total=total,
+        basis="unit" if per_unit else "quantity", list_unit_price=list_price, net_unit_price=net, term_months=term, multiplier=multiplier, line_total=total,
         monthly_value=monthly, effective_discount=effective, currency=currency, charge_type=charge_type,
     )
 
@@ -224,5 +235,3 @@ def to_percent_field(value: Fraction) -> Decimal:
 
     return fraction_to_decimal(value, 6)
 
-
-HUNDRED_PERCENT = HUNDRED

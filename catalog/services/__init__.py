@@ -1,7 +1,14 @@
 """Catalog writes. Every change is validated here, saved in one transaction and audited."""
 
 from .entries import ENTRY_FIELDS, TIER_FIELDS, USAGE_MODELS, entry_save
-from .products import PRICE_BOOK_FIELDS, PRODUCT_FIELDS, price_book_create, price_book_update, product_create, product_update
+from .products import (
+    PRICE_BOOK_FIELDS,
+    PRODUCT_FIELDS,
+    price_book_create,
+    price_book_update,
+    product_create,
+    product_update,
+)
 from .rules import (
     BILLING_RULE_FIELDS,
     FAMILY_FIELDS,

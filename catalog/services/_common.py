@@ -17,11 +17,11 @@ def check_fields(data: dict, allowed) -> None:
         raise ValidationFailed(fields={f: [_("Unknown field.")] for f in unknown})
 
 
-def full_clean(obj: models.Model, *, exclude=None, extra: dict | None = None) -> None:
+def full_clean(obj: models.Model, *, exclude=None, extra: dict | None = None, validate_constraints: bool = True) -> None:
     """Run the model's validation; merge `extra` field errors so every problem is reported at once."""
     fields: dict[str, list[str]] = {}
     try:
-        obj.full_clean(exclude=exclude)
+        obj.full_clean(exclude=exclude, validate_constraints=validate_constraints)
     except ValidationError as exc:
         fields = {k: list(v) for k, v in exc.message_dict.items()}
     for key, messages in (extra or {}).items():
@@ -36,7 +36,8 @@ def audit_value(value):
     if isinstance(value, models.Model):
         return str(value.pk)
     if isinstance(value, Decimal):
-        return str(value.normalize()) if value == value.to_integral() else str(value)
+        return f"{value.normalize():f}"  # plain notation: '10', not '1E+1'; '6.5', not '6.500000'
+
     if hasattr(value, "amount") and hasattr(value, "currency"):
         return f"{value.amount} {value.currency}"
     return str(value)

@@ -10,6 +10,7 @@ from djmoney.money import Money
 from billing_site.audit import audit_record
 from billing_site.errors import ValidationFailed
 from catalog.models import PriceBook, PriceBookEntry, PriceTier, Product
+from catalog.numbers import plain
 from catalog.pricing import PriceSpec, Tier, validate_price_spec, validate_tiers
 from catalog.pricing.price import FREE_UNIT_MODELS, TIER_MODELS
 
@@ -37,7 +38,7 @@ def _decimal(value, *, field: str, errors: dict, label: str = ""):
     if not result.is_finite():
         errors.setdefault(field, []).append(_("Enter a number."))
         return None
-    return result
+    return plain(result)  # '11', not '11.000000', in messages and audit rows
 
 
 def _places_error(value: Decimal | None) -> str | None:
@@ -140,8 +141,9 @@ def _validate(*, product: Product, book: PriceBook, data: dict, tier_rows, entry
 
     tiers = _parse_tiers(tier_rows or [], errors)
     if model in TIER_MODELS:
-        if "tiers" not in errors:
-            errors.update({"tiers": validate_tiers(tiers)} if validate_tiers(tiers) else {})
+        structure = validate_tiers(tiers) if "tiers" not in errors else []
+        if structure:
+            errors["tiers"] = structure
         if model == PriceBookEntry.Model.BLOCK and any(t.flat_fee for t in tiers):
             errors.setdefault("tiers", []).append(
                 _("Block prices use the tier's unit price as the block price; leave flat fees at 0.")

@@ -58,7 +58,8 @@ def product_create(*, actor, data: dict) -> Product:
     if data.get("charge_type") == Product.ChargeType.USAGE and "billing_type" not in data:
         data["billing_type"] = Product.BillingType.ARREARS
     product = Product(**data)
-    full_clean(product, extra=_product_errors(product))
+    # The usage-in-arrears constraint is reported on its field by `_product_errors`.
+    full_clean(product, extra=_product_errors(product), validate_constraints=False)
     product.save()
     audit_created(product, actor=actor)
     return product
@@ -72,7 +73,8 @@ def product_update(*, product: Product, actor, data: dict) -> Product:
     changes = apply_changes(product, _normalize_product(data))
     if not changes:
         return product
-    full_clean(product, extra=_product_errors(product))
+    # The usage-in-arrears constraint is reported on its field by `_product_errors`.
+    full_clean(product, extra=_product_errors(product), validate_constraints=False)
     product.save()
     audit_updated(product, actor=actor, changes=changes)
     return product

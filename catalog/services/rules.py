@@ -97,7 +97,7 @@ def _validate_rates(rates: list[dict]) -> list[TaxRate]:
 
 def _rates_snapshot(rule: TaxRule) -> list[str]:
     return [
-        f"{r.legal_entity_id or '*'}/{r.country or '*'}: {r.name} {r.rate_percent.normalize()}%"
+        f"{r.legal_entity_id or '*'}/{r.country or '*'}: {r.name} {r.rate_percent.normalize():f}%"
         for r in rule.rates.order_by("country", "legal_entity_id", "pk")
     ]
 

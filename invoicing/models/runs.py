@@ -1,6 +1,5 @@
 """Invoice runs, their chunks and per-account errors, and the schedules that start runs."""
 
-from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -33,6 +32,9 @@ class InvoiceRun(models.Model):
     invoice_date = models.DateField(_("invoice date"))
     filters = models.JSONField(_("filters"), default=dict, blank=True)
     auto_post = models.BooleanField(_("post automatically"), default=False)
+    send_documents = models.BooleanField(
+        _("render and send PDFs"), default=True, help_text=_("After posting: render each PDF and email it to the billing contacts."),
+    )
     status = models.CharField(_("status"), max_length=24, choices=Status.choices, default=Status.QUEUED)
     schedule = models.ForeignKey(
         "invoicing.InvoiceSchedule", verbose_name=_("schedule"), null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"

@@ -21,6 +21,7 @@ class UsageRecord(models.Model):
         ScheduleEntry, verbose_name=_("rated in"), null=True, blank=True, on_delete=models.PROTECT, related_name="usage_records"
     )
     source = models.CharField(_("source"), max_length=16, default="api")
+    ingest_batch = models.CharField(_("import batch"), max_length=32, blank=True, db_index=True)
     created_at = models.DateTimeField(_("received"), auto_now_add=True)
 
     class Meta:

@@ -6,14 +6,11 @@ stages never do (the quote service receives the open balance from its caller).
 
 What it reads
 -------------
-- `invoicing.Invoice` rows of the account with ``status == "posted"``: ``total_amount`` (the posted
-  total), ``balance_amount`` (total − payments allocated − credits allocated), ``invoice_date`` and
-  ``due_date``.
-- `payments.Payment` rows of the account: ``unapplied_amount`` (received, not yet allocated).
-
-Until those models exist (the Invoicing and Payments issues), every figure is 0 and the limit, hold
-and quote exposure still work. The models are looked up lazily through the app registry, so this
-module imports nothing from later code and keeps working while they are being built.
+- posted `invoicing.Invoice` rows of the account in the account's currency, with their open
+  balance from `payments.selectors.balances.invoices_with_balance` (total − payments allocated −
+  credits allocated): every invoice still open, plus every invoice dated in the DSO window;
+- `payments.Payment.unapplied_amount` and the open balance of posted credit notes, in the account's
+  currency (documents in other currencies are not summed with it).
 
 Figures (`credit_figures`, pure, so each rule is tested on plain rows)
 -----------------------------------------------------------------------
@@ -27,24 +24,20 @@ Figures (`credit_figures`, pure, so each rule is tested on plain rows)
   decimal; none when there were no credit sales in the window;
 - remaining credit = credit limit − open balance − the quote's total with tax (a limit of 0 means
   no limit, and nothing remains to compute); over limit when that is negative;
-- unapplied credits = Σ unapplied amount of the account's payments.
+- unapplied credits = Σ unapplied amount of the account's payments + Σ open balance of its posted
+  credit notes (money or credit the account has with us, not yet applied to an invoice).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
-from django.apps import apps
-from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext as _
 
-from billing_site.money import ZERO, sum_money
-
-log = logging.getLogger(__name__)
+from billing_site.money import ZERO, round_money, sum_money
 
 DSO_WINDOW_DAYS = 90
 BUCKETS = ("current", "d1_30", "d31_60", "d61_90", "d90_plus")
@@ -200,38 +193,29 @@ def _warnings(summary: CreditSummary) -> list[CreditWarning]:
     return out
 
 
-def _model(app_label: str, name: str, fields: tuple[str, ...]):
-    """A later stage's model if it is installed and has the fields this selector reads, else None."""
-    if not apps.is_installed(app_label):
-        return None
-    try:
-        model = apps.get_model(app_label, name)
-    except LookupError:
-        return None
-    try:
-        for name_ in fields:
-            model._meta.get_field(name_)
-    except FieldDoesNotExist:
-        log.warning("credit_summary: %s lacks a field it reads (%s); its figures count as 0", model, fields)
-        return None
-    return model
+def _open_items(account, *, today: dt.date) -> list[OpenItem]:
+    from django.db.models import Q
 
+    from invoicing.models import Invoice
+    from payments.selectors.balances import invoices_with_balance
 
-def _open_items(account) -> list[OpenItem]:
-    Invoice = _model("invoicing", "Invoice", ("account", "status", "total_amount", "balance_amount", "invoice_date", "due_date"))
-    if Invoice is None:
-        return []
-    rows = Invoice.objects.filter(account=account, status="posted").values_list(
-        "total_amount", "balance_amount", "invoice_date", "due_date"
-    )
-    return [OpenItem(total, balance, invoiced, due) for total, balance, invoiced, due in rows]
+    window_start = today - dt.timedelta(days=DSO_WINDOW_DAYS)
+    qs = invoices_with_balance(
+        Invoice.objects.filter(account=account, status=Invoice.Status.POSTED, currency=account.currency)
+    ).filter(Q(open_amount__gt=0) | Q(invoice_date__gt=window_start))
+    rows = qs.values_list("total_amount", "open_amount", "invoice_date", "due_date")
+    cur = account.currency
+    return [OpenItem(round_money(total, cur), round_money(balance, cur), invoiced, due) for total, balance, invoiced, due in rows]
 
 
 def _unapplied(account) -> Decimal:
-    Payment = _model("payments", "Payment", ("account", "unapplied_amount"))
-    if Payment is None:
-        return ZERO
-    return sum((amount for amount in Payment.objects.filter(account=account).values_list("unapplied_amount", flat=True)), ZERO)
+    from payments.models import Payment
+    from payments.selectors.balances import open_credit_notes
+
+    cur = account.currency
+    payments = Payment.objects.filter(account=account, currency=cur, unapplied_amount__gt=0).values_list("unapplied_amount", flat=True)
+    notes = open_credit_notes(account=account, currency=cur).values_list("open_amount", flat=True)
+    return sum_money([round_money(a, cur) for a in [*payments, *notes]], cur)
 
 
 def credit_summary(*, account, today: dt.date, quote=None) -> CreditSummary:
@@ -240,7 +224,7 @@ def credit_summary(*, account, today: dt.date, quote=None) -> CreditSummary:
     if quote is not None and quote.status in ("draft", "in_review", "approved", "presented"):
         quote_amount = quote.total_contract_value + quote.tax_estimate
     return credit_figures(
-        items=_open_items(account), unapplied=_unapplied(account), credit_limit=account.credit_limit_amount,
+        items=_open_items(account, today=today), unapplied=_unapplied(account), credit_limit=account.credit_limit_amount,
         credit_hold=account.credit_hold, quote_amount=quote_amount, today=today, currency=account.currency,
     )
 

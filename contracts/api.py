@@ -1,0 +1,260 @@
+"""Contracts API: orders and activation, contracts with subscriptions and schedules, amendments, renewals."""
+
+from django.shortcuts import get_object_or_404
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from billing_site import clock
+from billing_site.api import RecurViewSet
+from billing_site.roles import ALL, FINANCE_ADMIN
+from catalog.models import Product
+from contracts import selectors, services
+from contracts.models import AmendmentType, Contract, Order, OrderProduct, ScheduleEntry, Subscription
+from contracts.selectors import CONTRACT_SORTS, ORDER_SORTS, ContractFilter, OrderFilter
+from contracts.services import AmendmentRequest
+
+
+class OrderProductSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderProduct
+        fields = ["id", "product", "quantity", "list_unit_price", "net_unit_price", "price_term_months", "start_date",
+                  "end_date", "subscription", "total_amount"]
+        read_only_fields = fields
+
+
+class OrderProductInputSerializer(serializers.Serializer):
+    product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all())
+    quantity = serializers.DecimalField(max_digits=18, decimal_places=6)
+    discount_percent = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True)
+    start_date = serializers.DateField(required=False, allow_null=True)
+    end_date = serializers.DateField(required=False, allow_null=True)
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    products = OrderProductSerializer(many=True, read_only=True)
+    contract_number = serializers.CharField(source="contract.number", read_only=True, default=None)
+
+    class Meta:
+        model = Order
+        fields = ["id", "number", "account", "quote", "type", "status", "contract", "contract_number", "price_book",
+                  "currency", "start_date", "term_months", "effective_date", "amendment_type", "payment_terms_days",
+                  "evergreen", "auto_renew", "renewal_term_months", "renewal_pricing", "uplift_percent", "notes",
+                  "products", "created_at", "activated_at"]
+        read_only_fields = fields
+
+
+class OrderCreateSerializer(serializers.ModelSerializer):
+    products = OrderProductInputSerializer(many=True, required=False)
+
+    class Meta:
+        model = Order
+        fields = ["account", "price_book", "start_date", "term_months", "payment_terms_days", "evergreen", "auto_renew",
+                  "renewal_term_months", "renewal_pricing", "uplift_percent", "notes", "products"]
+        extra_kwargs = {"payment_terms_days": {"required": False, "allow_null": True}}
+
+
+class ScheduleEntrySerializer(serializers.ModelSerializer):
+    factor = serializers.CharField(source="factor_display", read_only=True)
+    last_day = serializers.SerializerMethodField()
+    explanation = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ScheduleEntry
+        fields = ["id", "subscription", "kind", "status", "period_start", "period_end", "last_day", "full_start", "full_end",
+                  "bill_on", "quantity", "unit_price", "price_term_months", "period_months", "factor_numerator",
+                  "factor_denominator", "factor", "amount", "currency", "credits", "source_order", "cancelled_by",
+                  "billed_at", "explanation"]
+        read_only_fields = fields
+
+    def get_last_day(self, obj):
+        from datetime import timedelta
+
+        return obj.period_end - timedelta(days=1)
+
+    def get_explanation(self, obj):
+        return selectors.entry_explain(entry=obj)
+
+
+class SubscriptionSerializer(serializers.ModelSerializer):
+    product_name = serializers.CharField(source="product.name", read_only=True)
+
+    class Meta:
+        model = Subscription
+        fields = ["id", "contract", "account", "product", "product_name", "status", "charge_type", "quantity", "unit_price",
+                  "price_term_months", "currency", "billing_frequency", "billing_type", "period_boundary", "day_count",
+                  "billing_day", "billing_rule", "legal_entity", "tax_rule", "start_date", "end_date", "period_anchor",
+                  "scheduled_until"]
+        read_only_fields = fields
+
+
+class SubscriptionDetailSerializer(SubscriptionSerializer):
+    schedule = ScheduleEntrySerializer(many=True, read_only=True)
+
+    class Meta(SubscriptionSerializer.Meta):
+        fields = [*SubscriptionSerializer.Meta.fields, "schedule"]
+        read_only_fields = fields
+
+
+class ContractSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Contract
+        fields = ["id", "number", "account", "order", "price_book", "currency", "status", "start_date", "end_date",
+                  "term_months", "evergreen", "auto_renew", "renewal_term_months", "renewal_pricing", "uplift_percent",
+                  "payment_terms_days", "billing_day", "cancelled_on", "renewed_by", "renewal_quote", "created_at"]
+        read_only_fields = fields
+
+
+class ContractDetailSerializer(ContractSerializer):
+    subscriptions = SubscriptionDetailSerializer(many=True, read_only=True)
+
+    class Meta(ContractSerializer.Meta):
+        fields = [*ContractSerializer.Meta.fields, "subscriptions"]
+        read_only_fields = fields
+
+
+class AmendmentSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=AmendmentType.choices)
+    effective_date = serializers.DateField()
+    subscription = serializers.PrimaryKeyRelatedField(queryset=Subscription.objects.all(), required=False, allow_null=True)
+    quantity = serializers.DecimalField(max_digits=18, decimal_places=6, required=False, allow_null=True)
+    unit_price = serializers.DecimalField(max_digits=18, decimal_places=6, required=False, allow_null=True)
+    product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all(), required=False, allow_null=True)
+
+    def request(self) -> AmendmentRequest:
+        data = self.validated_data
+        return AmendmentRequest(
+            type=data["type"], effective_date=data["effective_date"], subscription=data.get("subscription"),
+            quantity=data.get("quantity"), unit_price=data.get("unit_price"), product=data.get("product"),
+        )
+
+
+def _entry(e) -> dict:
+    return {
+        "kind": e.kind, "period_start": e.period_start, "period_end": e.period_end, "last_day": e.last_day,
+        "bill_on": e.bill_on, "quantity": str(e.quantity), "unit_price": str(e.unit_price), "factor": str(e.factor),
+        "amount": None if e.amount is None else str(e.amount), "credits": e.credits, "entry": e.id,
+    }
+
+
+def preview_data(preview) -> dict:
+    return {
+        "contract": preview.contract.pk,
+        "items": [
+            {
+                "subscription": getattr(item.subscription, "pk", None), "label": str(item.label),
+                "old_quantity": str(item.old_quantity), "new_quantity": str(item.new_quantity),
+                "cancelled": [_entry(e) for e in item.plan.cancelled],
+                "replacements": [_entry(e) for e in item.plan.replacements],
+                "credits": [_entry(e) for e in item.plan.credits],
+                "charges": [_entry(e) for e in item.plan.charges],
+            }
+            for item in preview.items
+        ],
+        "cancelled_amount": str(preview.cancelled_amount), "credits_amount": str(preview.credits_amount),
+        "charges_amount": str(preview.charges_amount), "net_amount": str(preview.net_amount),
+    }
+
+
+class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):
+    """Orders: list and read (everyone), create and activate (finance). Activation is idempotent."""
+
+    queryset = Order.objects.select_related("contract").prefetch_related("products")
+    serializer_class = OrderSerializer
+    filterset_class = OrderFilter
+    ordering_fields = list(ORDER_SORTS.values())
+    read_roles = ALL
+    write_roles = FINANCE_ADMIN
+
+    def get_serializer_class(self):
+        return OrderCreateSerializer if self.action == "create" else OrderSerializer
+
+    def create(self, request, *args, **kwargs):
+        from django.db import transaction
+
+        serializer = OrderCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        products = data.pop("products", [])
+        with transaction.atomic():
+            order = services.order_create(actor=request.user, data=data)
+            for item in products:
+                services.order_product_add(order=order, actor=request.user, **item)
+        return Response(OrderSerializer(Order.objects.get(pk=order.pk)).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post"])
+    def activate(self, request, *args, **kwargs):
+        """Activate the order; a second call returns the same contract (200)."""
+        order = get_object_or_404(Order, pk=kwargs.get("pk"))
+        contract = services.order_activate(order=order, actor=request.user, today=clock.today())
+        return Response(ContractSerializer(contract).data, status=status.HTTP_200_OK)
+
+
+class ContractViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):
+    """Contracts with their subscriptions and schedules; amendments (preview and apply) and renewal."""
+
+    queryset = Contract.objects.select_related("account")
+    serializer_class = ContractSerializer
+    filterset_class = ContractFilter
+    ordering_fields = list(CONTRACT_SORTS.values())
+    read_roles = ALL
+    write_roles = FINANCE_ADMIN
+
+    def get_queryset(self):
+        qs = super().get_queryset()
+        if self.action == "retrieve":
+            qs = qs.prefetch_related("subscriptions__product", "subscriptions__schedule")
+        return qs
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return ContractDetailSerializer
+        if self.action in ("amend", "amend_preview"):
+            return AmendmentSerializer
+        return ContractSerializer
+
+    @action(detail=True, methods=["post"], url_path="amendments/preview", url_name="amendment-preview")
+    def amend_preview(self, request, *args, **kwargs):
+        """Every cancellation, credit and charge the amendment would make; writes nothing."""
+        contract = get_object_or_404(Contract, pk=kwargs.get("pk"))
+        serializer = AmendmentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        preview = services.contract_amendment_preview(contract=contract, request=serializer.request(), today=clock.today())
+        return Response(preview_data(preview))
+
+    @action(detail=True, methods=["post"], url_path="amendments", url_name="amendments")
+    def amend(self, request, *args, **kwargs):
+        """Apply an amendment (same input as the preview); returns the amendment order."""
+        contract = get_object_or_404(Contract, pk=kwargs.get("pk"))
+        serializer = AmendmentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = services.contract_amend(contract=contract, request=serializer.request(), actor=request.user, today=clock.today())
+        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post"])
+    def renew(self, request, *args, **kwargs):
+        """Renew now: the new contract (auto-renew) or the renewal quote; a second call returns the same."""
+        contract = get_object_or_404(Contract, pk=kwargs.get("pk"))
+        result = services.contract_renew(contract=contract, actor=request.user, today=clock.today())
+        if isinstance(result, Contract):
+            return Response({"contract": ContractSerializer(result).data, "quote": None})
+        return Response({"contract": None, "quote": {"id": result.pk, "number": result.number, "version": result.version}})
+
+
+class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):
+    """Subscriptions; filter with `?contract=`, `?account=`, `?status=`. Retrieve includes the schedule."""
+
+    queryset = Subscription.objects.select_related("product")
+    serializer_class = SubscriptionSerializer
+    filterset_fields = ["contract", "account", "status", "product"]
+    read_roles = ALL
+    write_roles = FINANCE_ADMIN
+
+    def get_serializer_class(self):
+        return SubscriptionDetailSerializer if self.action == "retrieve" else SubscriptionSerializer
+
+
+def register(router) -> None:
+    router.register("orders", OrderViewSet, basename="order")
+    router.register("contracts", ContractViewSet, basename="contract")
+    router.register("subscriptions", SubscriptionViewSet, basename="subscription")

@@ -1,0 +1,326 @@
+"""The pure schedule planner: exact entries (start, end, factor, amount) by table, and by property."""
+
+import calendar
+from datetime import date, timedelta
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from billing_site.money import round_money
+from catalog.pricing import billing_periods, proration_factor
+from contracts import scheduling
+from contracts.scheduling import BILLED, CANCELLED, PENDING, Terms
+from contracts.tests.ledger import Ledger
+
+
+def d(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def terms(**kwargs) -> Terms:
+    values = {
+        "charge_type": "recurring", "unit_price": Decimal("1200"), "price_term_months": 12, "frequency_months": 1,
+        "billing_type": "advance", "boundary": "anniversary", "day_count": "actual_days", "currency": "EUR",
+        "anchor": d("2025-01-01"), "billing_day": 1,
+    }
+    values.update(kwargs)
+    return Terms(**values)
+
+
+def rows(entries):
+    return [
+        (e.period_start.isoformat(), e.period_end.isoformat(), e.bill_on.isoformat(),
+         f"{e.factor.numerator}/{e.factor.denominator}", None if e.amount is None else str(e.amount))
+        for e in entries
+    ]
+
+
+SCHEDULES = [
+    pytest.param(
+        terms(anchor=d("2025-01-31"), unit_price=Decimal("120")), 3, "2025-01-31", "2025-05-31",
+        [
+            # monthly, anniversary on the 31st: the anchor day is kept, short months clamp
+            ("2025-01-31", "2025-02-28", "2025-01-31", "28/28", "30.00"),
+            ("2025-02-28", "2025-03-31", "2025-02-28", "31/31", "30.00"),
+            ("2025-03-31", "2025-04-30", "2025-03-31", "30/30", "30.00"),
+            ("2025-04-30", "2025-05-31", "2025-04-30", "31/31", "30.00"),
+        ],
+        id="monthly-advance-anniversary-31st",
+    ),
+    pytest.param(
+        terms(anchor=d("2025-02-15"), frequency_months=3, billing_type="arrears", boundary="calendar"), 1,
+        "2025-02-15", "2026-02-15",
+        [
+            # quarterly in arrears on calendar quarters: first and last pieces prorated, billed at their end
+            ("2025-02-15", "2025-04-01", "2025-04-01", "45/90", "150.00"),
+            ("2025-04-01", "2025-07-01", "2025-07-01", "91/91", "300.00"),
+            ("2025-07-01", "2025-10-01", "2025-10-01", "92/92", "300.00"),
+            ("2025-10-01", "2026-01-01", "2026-01-01", "92/92", "300.00"),
+            ("2026-01-01", "2026-02-15", "2026-02-15", "45/90", "150.00"),
+        ],
+        id="quarterly-arrears-calendar",
+    ),
+    pytest.param(
+        terms(anchor=d("2024-01-10"), frequency_months=6, boundary="billing_day", billing_day=15, unit_price=Decimal("1000")),
+        2, "2024-01-10", "2025-01-10",
+        [
+            # semiannual on the account's billing day 15: partial first piece up to the 15th
+            ("2024-01-10", "2024-01-15", "2024-01-10", "5/184", "27.17"),
+            ("2024-01-15", "2024-07-15", "2024-01-15", "182/182", "1000.00"),
+            ("2024-07-15", "2025-01-10", "2024-07-15", "179/184", "972.83"),
+        ],
+        id="semiannual-billing-day",
+    ),
+    pytest.param(
+        terms(anchor=d("2024-02-29"), frequency_months=12, unit_price=Decimal("999.99")), 1, "2024-02-29", "2027-02-28",
+        [
+            # annual from a leap day: 29 Feb clamps to 28 Feb in common years
+            ("2024-02-29", "2025-02-28", "2024-02-29", "365/365", "999.99"),
+            ("2025-02-28", "2026-02-28", "2025-02-28", "365/365", "999.99"),
+            ("2026-02-28", "2027-02-28", "2026-02-28", "365/365", "999.99"),
+        ],
+        id="annual-leap-day",
+    ),
+    pytest.param(
+        terms(anchor=d("2023-12-29"), frequency_months=12, boundary="calendar", unit_price=Decimal("3650")), 1,
+        "2023-12-29", "2025-12-29",
+        [
+            # annual on calendar years across the 2024 leap year
+            ("2023-12-29", "2024-01-01", "2023-12-29", "3/365", "30.00"),
+            ("2024-01-01", "2025-01-01", "2024-01-01", "366/366", "3650.00"),
+            ("2025-01-01", "2025-12-29", "2025-01-01", "362/365", "3620.00"),
+        ],
+        id="annual-calendar-leap-year",
+    ),
+    pytest.param(
+        terms(anchor=d("2025-01-30"), boundary="billing_day", billing_day=31, day_count="thirty_360", unit_price=Decimal("360")),
+        1, "2025-01-30", "2025-04-30",
+        [
+            # 30/360 on billing day 31: 30 Jan → 31 Jan counts 0 days (nothing billed); clamped month ends count 30
+            ("2025-01-31", "2025-02-28", "2025-01-31", "30/30", "30.00"),
+            ("2025-02-28", "2025-03-31", "2025-02-28", "30/30", "30.00"),
+            ("2025-03-31", "2025-04-30", "2025-03-31", "30/30", "30.00"),
+        ],
+        id="monthly-thirty-360-billing-day-31",
+    ),
+    pytest.param(
+        terms(anchor=d("2025-03-29"), boundary="billing_day", billing_day=1, billing_type="arrears", unit_price=Decimal("310")),
+        1, "2025-03-29", "2025-06-01",
+        [
+            ("2025-03-29", "2025-04-01", "2025-04-01", "3/31", "2.50"),
+            ("2025-04-01", "2025-05-01", "2025-05-01", "30/30", "25.83"),
+            ("2025-05-01", "2025-06-01", "2025-06-01", "31/31", "25.83"),
+        ],
+        id="monthly-arrears-start-29th",
+    ),
+]
+
+
+@pytest.mark.parametrize(("t", "quantity", "start", "end", "expected"), SCHEDULES)
+def test_schedule_table(t, quantity, start, end, expected):
+    entries = scheduling.entries_for(terms=t, quantity=Decimal(quantity), start=d(start), end=d(end))
+    assert rows(entries) == expected
+
+
+def test_one_time_product_is_one_entry_on_the_start_day():
+    t = terms(charge_type="one_time", unit_price=Decimal("499.50"))
+    entries = scheduling.entries_for(terms=t, quantity=Decimal("3"), start=d("2025-03-31"), end=d("2026-03-31"))
+    assert rows(entries) == [("2025-03-31", "2025-04-01", "2025-03-31", "1/1", "1498.50")]
+    assert entries[0].kind == "one_time"
+
+
+def test_usage_is_one_unrated_entry_per_period_billed_in_arrears():
+    t = terms(charge_type="usage", billing_type="arrears", boundary="calendar", unit_price=Decimal("0.05"))
+    entries = scheduling.entries_for(terms=t, quantity=Decimal("1"), start=d("2025-01-15"), end=d("2025-03-01"))
+    assert rows(entries) == [
+        ("2025-01-15", "2025-02-01", "2025-02-01", "17/31", None),
+        ("2025-02-01", "2025-03-01", "2025-03-01", "28/28", None),
+    ]
+    assert {e.kind for e in entries} == {"usage"}
+
+
+def test_evergreen_schedule_stops_at_the_horizon_and_extends_from_there():
+    t = terms(anchor=d("2025-01-10"), unit_price=Decimal("120"))
+    first = scheduling.entries_for(terms=t, quantity=Decimal("1"), start=d("2025-01-10"), end=None, until=d("2025-03-11"))
+    assert rows(first) == [
+        ("2025-01-10", "2025-02-10", "2025-01-10", "31/31", "10.00"),
+        ("2025-02-10", "2025-03-10", "2025-02-10", "28/28", "10.00"),
+        ("2025-03-10", "2025-04-10", "2025-03-10", "31/31", "10.00"),
+    ]
+    more = scheduling.entries_for(terms=t, quantity=Decimal("1"), start=d("2025-04-10"), end=None, until=d("2025-05-11"))
+    assert rows(more) == [
+        ("2025-04-10", "2025-05-10", "2025-04-10", "30/30", "10.00"),
+        ("2025-05-10", "2025-06-10", "2025-05-10", "31/31", "10.00"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("day_count", "credit", "charge"),
+    [
+        # 11 of 31 days: 100.00 × 11/31 = 35.48 credited, 150.00 × 11/31 = 53.23 charged
+        ("actual_days", ("2025-01-21", "2025-02-01", "2025-01-21", "11/31", "-35.48"), ("2025-01-21", "2025-02-01", "2025-01-21", "11/31", "53.23")),
+        # 30/360: 21 Jan → 1 Feb counts 10 of 30 days
+        ("thirty_360", ("2025-01-21", "2025-02-01", "2025-01-21", "10/30", "-33.33"), ("2025-01-21", "2025-02-01", "2025-01-21", "10/30", "50.00")),
+    ],
+)
+def test_add_quantity_mid_period_under_both_day_counts(day_count, credit, charge):
+    ledger = Ledger(terms=terms(day_count=day_count, unit_price=Decimal("120")), quantity=Decimal("10"),
+                    start=d("2025-01-01"), end=d("2025-04-01"))
+    ledger.bill(d("2025-01-01"))
+    plan = ledger.amend(effective=d("2025-01-21"), quantity=Decimal("15"), today=d("2025-01-10"))
+    assert rows(plan.cancelled) == [
+        ("2025-02-01", "2025-03-01", "2025-02-01", "28/28" if day_count == "actual_days" else "30/30", "100.00"),
+        ("2025-03-01", "2025-04-01", "2025-03-01", "31/31" if day_count == "actual_days" else "30/30", "100.00"),
+    ]
+    assert rows(plan.credits) == [credit]
+    assert rows(plan.charges) == [
+        charge,
+        ("2025-02-01", "2025-03-01", "2025-02-01", "28/28" if day_count == "actual_days" else "30/30", "150.00"),
+        ("2025-03-01", "2025-04-01", "2025-03-01", "31/31" if day_count == "actual_days" else "30/30", "150.00"),
+    ]
+    assert plan.credits[0].credits == 1
+
+
+def test_a_pending_period_straddling_the_effective_date_is_cut_not_credited():
+    ledger = Ledger(terms=terms(frequency_months=3, billing_type="arrears", unit_price=Decimal("1200")),
+                    quantity=Decimal("2"), start=d("2025-01-01"), end=d("2025-07-01"))
+    plan = ledger.amend(effective=d("2025-02-15"), quantity=Decimal("0"), today=d("2025-02-01"))
+    assert rows(plan.cancelled) == [
+        ("2025-01-01", "2025-04-01", "2025-04-01", "90/90", "600.00"),
+        ("2025-04-01", "2025-07-01", "2025-07-01", "91/91", "600.00"),
+    ]
+    # billed in arrears: the part served before the 15th is billed on the 15th
+    assert rows(plan.replacements) == [("2025-01-01", "2025-02-15", "2025-02-15", "45/90", "300.00")]
+    assert plan.credits == [] and plan.charges == []
+
+
+def test_credit_is_billed_on_the_activation_day_when_the_effective_date_is_past():
+    ledger = Ledger(terms=terms(unit_price=Decimal("120")), quantity=Decimal("1"), start=d("2025-01-01"), end=d("2025-03-01"))
+    ledger.bill(d("2025-02-01"))
+    plan = ledger.amend(effective=d("2025-01-11"), quantity=Decimal("0"), today=d("2025-02-05"))
+    assert [(e.period_start.isoformat(), e.period_end.isoformat(), e.bill_on.isoformat(), str(e.amount)) for e in plan.credits] == [
+        ("2025-01-11", "2025-02-01", "2025-02-05", "-6.77"),
+        ("2025-02-01", "2025-03-01", "2025-02-05", "-10.00"),
+    ]
+
+
+PRICE = Decimal("1200.00")
+
+
+def published_2019_case():
+    """Annual in advance, 36 months from 2019-12-01 at 75; to 95 on 2020-01-15; to 0 on 2020-01-31."""
+    t = terms(anchor=d("2019-12-01"), frequency_months=12, unit_price=PRICE)
+    ledger = Ledger(terms=t, quantity=Decimal("75"), start=d("2019-12-01"), end=d("2022-12-01"))
+    return ledger
+
+
+def test_published_2019_regression_ends_with_nothing_pending():
+    ledger = published_2019_case()
+    assert ledger.table() == [
+        ("charge", "2019-12-01", "2020-12-01", "366/366", "90000.00"),
+        ("charge", "2020-12-01", "2021-12-01", "365/365", "90000.00"),
+        ("charge", "2021-12-01", "2022-12-01", "365/365", "90000.00"),
+    ]
+    ledger.bill(d("2019-12-01"))
+    ledger.amend(effective=d("2020-01-15"), quantity=Decimal("95"), today=d("2020-01-15"))
+    ledger.bill(d("2020-01-15"))
+    ledger.amend(effective=d("2020-01-31"), quantity=Decimal("0"), today=d("2020-01-31"))
+    ledger.bill(d("2020-01-31"))
+    assert ledger.table() == [
+        ("charge", "2019-12-01", "2020-12-01", "366/366", "90000.00"),
+        ("charge", "2020-12-01", "2021-12-01", "365/365", "90000.00"),
+        ("charge", "2021-12-01", "2022-12-01", "365/365", "90000.00"),
+        # to 95 on 15 Jan: 321 of 366 days credited at 75, charged at 95
+        ("credit", "2020-01-15", "2020-12-01", "321/366", "-78934.43"),
+        ("charge", "2020-01-15", "2020-12-01", "321/366", "99983.61"),
+        ("charge", "2020-12-01", "2021-12-01", "365/365", "114000.00"),
+        ("charge", "2021-12-01", "2022-12-01", "365/365", "114000.00"),
+        # to 0 on 31 Jan: the 95 are credited from the 31st; the 75 were already credited from the 15th
+        ("credit", "2020-01-31", "2020-12-01", "305/366", "-95000.00"),
+    ]
+    statuses = [e.status for e in ledger.rows]
+    assert statuses == [BILLED, CANCELLED, CANCELLED, BILLED, BILLED, CANCELLED, CANCELLED, BILLED]
+    assert ledger.total(PENDING) == Decimal("0")
+    served = Fraction(PRICE) * (75 * Fraction(45, 366) + 95 * Fraction(16, 366))
+    assert ledger.total(BILLED) == Decimal("16049.18")
+    assert abs(Fraction(ledger.total(BILLED)) - served) <= Fraction(1, 100) * len(ledger.live())
+
+
+# ---------------------------------------------------------------- property: no residue, ever
+
+
+@st.composite
+def start_dates(draw):
+    year = draw(st.integers(2019, 2027))
+    month = draw(st.integers(1, 12))
+    day = min(draw(st.one_of(st.integers(1, 31), st.sampled_from([28, 29, 30, 31]))), calendar.monthrange(year, month)[1])
+    return date(year, month, day)
+
+
+@st.composite
+def cases(draw):
+    start = draw(start_dates())
+    term = draw(st.sampled_from([3, 12, 13, 24, 36]))
+    t = terms(
+        anchor=start, unit_price=Decimal(draw(st.integers(1, 500_000))) / 100,
+        price_term_months=draw(st.sampled_from([1, 12, 24])), frequency_months=draw(st.sampled_from([1, 3, 6, 12])),
+        billing_type=draw(st.sampled_from(["advance", "arrears"])),
+        boundary=draw(st.sampled_from(["anniversary", "billing_day", "calendar"])),
+        day_count=draw(st.sampled_from(["actual_days", "thirty_360"])),
+        billing_day=draw(st.one_of(st.integers(1, 31), st.sampled_from([29, 30, 31]))),
+    )
+    from catalog.pricing import add_months
+
+    end = add_months(anchor=start, months=term)
+    days = (end - start).days
+    steps = draw(
+        st.lists(
+            st.tuples(st.integers(0, days - 1), st.integers(0, 150), st.integers(0, days + 40)), min_size=1, max_size=4
+        )
+    )
+    return t, start, end, Decimal(draw(st.integers(1, 120))), steps
+
+
+@settings(deadline=None, max_examples=100)
+@given(cases())
+def test_any_sequence_of_amendments_bills_exactly_the_time_served(case):
+    t, start, end, quantity, steps = case
+    ledger = Ledger(terms=t, quantity=quantity, start=start, end=end)
+    applied = []
+    clock = start
+    for offset, new_quantity, bill_offset in steps:
+        clock = max(clock, start + timedelta(days=bill_offset))
+        ledger.bill(clock)
+        effective = start + timedelta(days=offset)
+        ledger.amend(effective=effective, quantity=Decimal(new_quantity), today=clock)
+        applied.append((effective, Decimal(new_quantity)))
+        if new_quantity == 0:
+            break  # the subscription is cancelled: nothing more to amend
+    ledger.bill(end + timedelta(days=400))
+
+    assert ledger.total(PENDING) == 0
+    # Never more credited than billed, charge by charge.
+    for charge in ledger.live():
+        if charge.kind == "charge":
+            credited = sum((c.amount for c in ledger.live() if c.credits == charge.id), Decimal("0"))
+            assert charge.amount + credited >= 0
+    # What was billed is price × quantity × time served, within one minor unit per entry.
+    cuts = sorted({e for e, _q in applied})
+    served = Fraction(0)
+    for period in billing_periods(start=start, end=end, frequency_months=t.frequency_months, boundary=t.boundary,
+                                  billing_day=t.billing_day):
+        edges = [period.start, *[c for c in cuts if period.start < c < period.end], period.end]
+        for a, b in zip(edges, edges[1:], strict=False):
+            q = quantity
+            for effective, new_quantity in applied:
+                if a >= effective:
+                    q = new_quantity
+            factor = proration_factor(piece_start=a, piece_end=b, full_start=period.full_start,
+                                      full_end=period.full_end, day_count=t.day_count)
+            served += Fraction(t.unit_price) * Fraction(q) * t.period_share() * factor.value
+    billed = ledger.total(BILLED)
+    assert abs(Fraction(billed) - served) <= Fraction(1, 100) * max(len(ledger.live()), 1)
+    assert billed == round_money(billed, "EUR")

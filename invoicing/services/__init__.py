@@ -1,0 +1,45 @@
+"""Invoicing writes. Split by subject: billing engine, writing, runs, documents, usage, schedules."""
+
+from invoicing.services.documents import (
+    credit_note_allocate,
+    credit_note_create,
+    credit_note_discard,
+    credit_note_post,
+    invoice_cancel_and_rebill,
+    invoice_discard,
+    invoice_post,
+    invoice_regenerate,
+)
+from invoicing.services.runs import (
+    invoice_run_cancel,
+    invoice_run_create,
+    invoice_run_execute,
+    invoice_run_finalize,
+    invoice_run_prepare,
+    invoice_run_process_chunk,
+    invoice_run_resume,
+)
+from invoicing.services.schedules import invoice_schedule_save, invoice_schedules_dispatch
+from invoicing.services.usage import usage_ingest, usage_parse_csv
+
+__all__ = [
+    "credit_note_allocate",
+    "credit_note_create",
+    "credit_note_discard",
+    "credit_note_post",
+    "invoice_cancel_and_rebill",
+    "invoice_discard",
+    "invoice_post",
+    "invoice_regenerate",
+    "invoice_run_cancel",
+    "invoice_run_create",
+    "invoice_run_execute",
+    "invoice_run_finalize",
+    "invoice_run_prepare",
+    "invoice_run_process_chunk",
+    "invoice_run_resume",
+    "invoice_schedule_save",
+    "invoice_schedules_dispatch",
+    "usage_ingest",
+    "usage_parse_csv",
+]

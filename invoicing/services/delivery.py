@@ -1,0 +1,111 @@
+"""PDFs and emails of posted documents, rendered in the worker from the frozen snapshot."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from billing_site import clock
+from billing_site.audit import audit_record
+from billing_site.money import format_money
+from billing_site.pdf import render_pdf
+from customers.models import Contact
+from invoicing.models import CreditNote, Invoice
+
+
+def documents_deliver_later(*, invoice_ids: list[int] = (), credit_note_ids: list[int] = ()) -> None:
+    """After commit: render and send these posted documents in the worker."""
+    from invoicing import tasks
+
+    invoice_ids, credit_note_ids = list(invoice_ids), list(credit_note_ids)
+    if invoice_ids or credit_note_ids:
+        transaction.on_commit(lambda: tasks.documents_deliver.delay(invoice_ids, credit_note_ids))
+
+
+def _document_context(document) -> dict:
+    is_invoice = isinstance(document, Invoice)
+    return {
+        "doc": document,
+        "is_invoice": is_invoice,
+        "snap": document.snapshot,
+        "lines": list(document.lines.all()),
+        "invoice": document.invoice if not is_invoice else None,
+    }
+
+
+def document_pdf_bytes(document) -> bytes:
+    """The PDF of a posted invoice or credit note, in the account's language, from its snapshot."""
+    return render_pdf(template="invoicing/pdf/document.html", context=_document_context(document), language=document.language or "en")
+
+
+def document_render_pdf(*, document) -> None:
+    """Render and store the PDF (only the file field changes: posted documents are frozen)."""
+    if document.status == document.Status.DRAFT:
+        return
+    content = document_pdf_bytes(document)
+    name = f"{document.number}.pdf"
+    document.pdf.save(name, ContentFile(content), save=False)
+    type(document).objects.filter(pk=document.pk).update(pdf=document.pdf.name)
+
+
+def document_recipients(document) -> list[str]:
+    emails = list(document.snapshot.get("account", {}).get("billing_emails") or [])
+    contact = Contact.objects.filter(account_id=document.account_id, is_billing_contact=True).first()
+    if contact and contact.email not in emails:
+        emails.append(contact.email)
+    return emails
+
+
+def document_send(*, document, force: bool = False) -> bool:
+    """Email the PDF to the billing contacts once (again only with `force`); True when sent."""
+    if document.status == document.Status.DRAFT or (document.sent_at and not force):
+        return False
+    recipients = document_recipients(document)
+    if not recipients:
+        return False
+    if not document.pdf:
+        document_render_pdf(document=document)
+    is_invoice = isinstance(document, Invoice)
+    language = document.language or "en"
+    entity = document.snapshot.get("legal_entity", {}).get("name", "")
+    with translation.override(language):
+        amount = format_money(document.total_amount, document.currency, language)
+        if is_invoice:
+            subject = _("Invoice %(number)s from %(entity)s") % {"number": document.number, "entity": entity}
+            body = _(
+                "Hello,\n\nPlease find attached invoice %(number)s for %(amount)s, due on %(due)s.\n\nThank you,\n%(entity)s"
+            ) % {"number": document.number, "amount": amount, "due": document.due_date.isoformat(), "entity": entity}
+        else:
+            subject = _("Credit note %(number)s from %(entity)s") % {"number": document.number, "entity": entity}
+            body = _("Hello,\n\nPlease find attached credit note %(number)s for %(amount)s.\n\nThank you,\n%(entity)s") % {
+                "number": document.number, "amount": amount, "entity": entity,
+            }
+    message = EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=recipients)
+    document.pdf.open("rb")
+    try:
+        message.attach(f"{document.number}.pdf", document.pdf.read(), "application/pdf")
+    finally:
+        document.pdf.close()
+    message.send()
+    now = clock.now()
+    type(document).objects.filter(pk=document.pk).update(sent_at=now)
+    audit_record(obj=document, action="sent", actor_label="worker", message=", ".join(recipients))
+    return True
+
+
+def documents_deliver(*, invoice_ids=(), credit_note_ids=()) -> int:
+    """Render and send each document (already sent ones are skipped); returns how many were sent."""
+    sent = 0
+    for invoice in Invoice.objects.filter(pk__in=list(invoice_ids)).exclude(status=Invoice.Status.DRAFT):
+        if not invoice.pdf:
+            document_render_pdf(document=invoice)
+        sent += document_send(document=invoice)
+    for note in CreditNote.objects.filter(pk__in=list(credit_note_ids)).exclude(status=CreditNote.Status.DRAFT):
+        if not note.pdf:
+            document_render_pdf(document=note)
+        sent += document_send(document=note)
+    return sent

@@ -1,0 +1,368 @@
+"""Posting, discarding and correcting documents: invoices, credit notes, allocations, cancel & rebill."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils.translation import gettext as _
+
+from billing_site import clock
+from billing_site.audit import audit_record
+from billing_site.errors import Immutable, InvalidTransition, ValidationFailed
+from billing_site.money import format_money, round_money, sum_money, to_decimal
+from catalog.pricing import tax_for_line
+from customers.models import Account
+from invoicing.models import (
+    CreditNote,
+    CreditNoteAllocation,
+    CreditNoteLine,
+    DocumentType,
+    Invoice,
+    InvoiceLine,
+)
+from invoicing.schedule import entries_mark_unbilled
+from invoicing.services.billing import (
+    ACCOUNT_FIELDS,
+    ReferenceCache,
+    build_account,
+    load_context,
+    snapshot_for,
+)
+from invoicing.services.delivery import documents_deliver_later
+from invoicing.services.numbering import numbers_take
+from invoicing.services.writing import write_bills
+
+ZERO = Decimal("0")
+
+
+def _snapshot(document) -> dict:
+    account = Account.objects.filter(pk=document.account_id).values(*ACCOUNT_FIELDS).get()
+    entity = ReferenceCache().legal_entities[document.legal_entity_id]
+    contract = getattr(document, "contract", None)
+    return snapshot_for(
+        account=account, legal_entity=entity, contract_number=contract.number if contract else None,
+        payment_terms_days=getattr(document, "payment_terms_days", 0),
+    )
+
+
+def _refuse_if_posted(document) -> None:
+    if document.status != document.Status.DRAFT:
+        raise Immutable(_("%(document)s is posted and cannot be changed; correct it with a credit note.") % {"document": document})
+
+
+def invoice_post(*, invoice: Invoice, actor, today: dt.date | None = None, invoice_date: dt.date | None = None) -> Invoice:
+    """draft → posted: next gapless number, invoice and due dates, frozen totals and snapshot."""
+    today = today or clock.today()
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update(of=("self",)).select_related("contract").get(pk=invoice.pk)
+        if invoice.status != Invoice.Status.DRAFT:
+            raise InvalidTransition(
+                _("Only a draft invoice can be posted; %(number)s is %(status)s.")
+                % {"number": invoice, "status": invoice.get_status_display().lower()}
+            )
+        lines = list(invoice.lines.values_list("net_amount", "tax_amount"))
+        if not lines:
+            raise ValidationFailed(_("An invoice without lines cannot be posted."))
+        invoice.subtotal_amount = sum_money((n for n, _t in lines), invoice.currency)
+        invoice.tax_amount = sum_money((t for _n, t in lines), invoice.currency)
+        invoice.total_amount = invoice.subtotal_amount + invoice.tax_amount
+        invoice.invoice_date = invoice_date or today
+        invoice.due_date = invoice.invoice_date + dt.timedelta(days=invoice.payment_terms_days)
+        invoice.snapshot = _snapshot(invoice)
+        invoice.posted_at = clock.now()
+        invoice.posted_by = actor if getattr(actor, "is_authenticated", False) else None
+        # Taken last, so the series row is locked for as short a time as possible.
+        series, number = numbers_take(legal_entity_id=invoice.legal_entity_id, document_type=DocumentType.INVOICE)
+        invoice.sequence, invoice.number = number, series.format(number)
+        invoice.status = Invoice.Status.POSTED
+        invoice.save()
+        audit_record(obj=invoice, action="posted", actor=actor, from_state=Invoice.Status.DRAFT, to_state=invoice.status,
+                     data={"total": str(invoice.total_amount), "currency": invoice.currency})
+        documents_deliver_later(invoice_ids=[invoice.pk])
+    return invoice
+
+
+def invoice_discard(*, invoice: Invoice, actor) -> list[int]:
+    """Delete a draft; its schedule entries go back to "to bill". Returns those entry ids."""
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        _refuse_if_posted(invoice)
+        entry_ids = [e for e in invoice.lines.values_list("schedule_entry_id", flat=True) if e]
+        label = str(invoice)
+        audit_record(obj=invoice, action="discarded", actor=actor, from_state=invoice.status, to_state="", message=label)
+        invoice.lines.all().delete()
+        invoice.delete()
+        entries_mark_unbilled(entry_ids=entry_ids, actor=actor)
+    return entry_ids
+
+
+def invoice_regenerate(*, invoice: Invoice, actor, today: dt.date | None = None) -> Invoice | None:
+    """Rebuild a draft from today's schedule and account details (same periods, same target date)."""
+    today = today or clock.today()
+    with transaction.atomic():
+        Account.objects.select_for_update().filter(pk=invoice.account_id).first()
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        _refuse_if_posted(invoice)
+        target, run_id, rebill_of, account_id = invoice.target_date or today, invoice.run_id, invoice.rebill_of, invoice.account_id
+        invoice_date = invoice.invoice_date or today
+        entry_ids = invoice_discard(invoice=invoice, actor=actor)
+        documents = _bill_entries(account_id=account_id, entry_ids=entry_ids, target=target, run_id=run_id,
+                                  invoice_date=invoice_date, actor=actor, rebill_of=rebill_of)
+    return documents[0] if documents else None
+
+
+def _bill_entries(*, account_id, entry_ids, target, run_id, invoice_date, actor, rebill_of=None) -> list[Invoice]:
+    ctx = load_context(account_ids=[account_id], target_date=target, entry_ids=entry_ids)
+    bill = build_account(ctx, account_id)
+    if bill.error:
+        raise ValidationFailed(bill.error)
+    result = write_bills(bills=[bill], ctx=ctx, run_id=run_id, auto_post=False, invoice_date=invoice_date,
+                         now=clock.now(), actor=actor, rebill_of=rebill_of)
+    return list(Invoice.objects.filter(pk__in=result.invoice_ids))
+
+
+def credited_by_line(invoice_id: int) -> dict[int, tuple[Decimal, Decimal]]:
+    """Net and tax already credited (posted or draft credit notes) per invoice line."""
+    out = {}
+    for row in (
+        CreditNoteLine.objects.filter(invoice_line__invoice_id=invoice_id).values("invoice_line_id")
+        .annotate(net=Sum("net_amount"), tax=Sum("tax_amount"))
+    ):
+        out[row["invoice_line_id"]] = (row["net"] or ZERO, row["tax"] or ZERO)
+    return out
+
+
+def _open_invoice(invoice_pk: int) -> Invoice:
+    invoice = Invoice.objects.select_for_update().get(pk=invoice_pk)
+    if invoice.status != Invoice.Status.POSTED:
+        raise InvalidTransition(_("Only a posted invoice can be credited; %(number)s is %(status)s.")
+                                % {"number": invoice, "status": invoice.get_status_display().lower()})
+    return invoice
+
+
+def _parse_amount(value, currency: str, field: str) -> Decimal:
+    try:
+        amount = to_decimal(value if not isinstance(value, str) else value.strip().replace(",", "."))
+    except (InvalidOperation, TypeError, ValueError) as exc:
+        raise ValidationFailed(fields={field: [_("Enter an amount.")]}) from exc
+    if not amount.is_finite():
+        raise ValidationFailed(fields={field: [_("Enter an amount.")]})
+    if round_money(amount, currency) != amount:
+        raise ValidationFailed(fields={field: [_("At most %(places)s decimal places.") % {"places": -round_money(0, currency).as_tuple().exponent}]})
+    return amount
+
+
+def credit_note_create(
+    *, invoice: Invoice, lines: dict | None, reason: str, actor, kind: str | None = None
+) -> CreditNote:
+    """A draft credit note: every remaining amount (`lines` None) or chosen net amounts per invoice line."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(fields={"reason": [_("Say why the invoice is credited.")]})
+    with transaction.atomic():
+        invoice = _open_invoice(invoice.pk)
+        credited = credited_by_line(invoice.pk)
+        invoice_lines = {line.pk: line for line in invoice.lines.all()}
+        chosen: dict[int, Decimal] = {}
+        if lines is None:
+            chosen = {pk: line.net_amount - credited.get(pk, (ZERO, ZERO))[0] for pk, line in invoice_lines.items()}
+            chosen = {pk: amount for pk, amount in chosen.items() if amount > 0}
+            kind = kind or CreditNote.Kind.FULL
+        else:
+            errors = {}
+            for raw_pk, raw_amount in lines.items():
+                field = f"line_{raw_pk}"
+                try:
+                    pk = int(raw_pk)
+                except (TypeError, ValueError):
+                    errors[field] = [_("Unknown invoice line.")]
+                    continue
+                if pk not in invoice_lines:
+                    errors[field] = [_("This line is not on invoice %(number)s.") % {"number": invoice}]
+                    continue
+                if raw_amount in (None, ""):
+                    continue
+                try:
+                    amount = _parse_amount(raw_amount, invoice.currency, field)
+                except ValidationFailed as exc:
+                    errors.update(exc.fields)
+                    continue
+                if amount == 0:
+                    continue
+                remaining = invoice_lines[pk].net_amount - credited.get(pk, (ZERO, ZERO))[0]
+                if amount < 0:
+                    errors[field] = [_("A credited amount must be positive.")]
+                elif amount > remaining:
+                    errors[field] = [_("At most %(remaining)s can still be credited on this line.") % {"remaining": format_money(remaining, invoice.currency)}]
+                else:
+                    chosen[pk] = amount
+            if errors:
+                raise ValidationFailed(_("Some amounts cannot be credited."), fields=errors)
+            kind = kind or CreditNote.Kind.PARTIAL
+        if not chosen:
+            raise ValidationFailed(_("Nothing is left to credit on %(number)s.") % {"number": invoice})
+        note = CreditNote.objects.create(
+            account_id=invoice.account_id, legal_entity_id=invoice.legal_entity_id, currency=invoice.currency, invoice=invoice,
+            kind=kind, language=invoice.language, reason=reason[:300],
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        note_lines = []
+        for position, (pk, amount) in enumerate(sorted(chosen.items()), start=1):
+            line = invoice_lines[pk]
+            done_net, done_tax = credited.get(pk, (ZERO, ZERO))
+            remaining_net, remaining_tax = line.net_amount - done_net, line.tax_amount - done_tax
+            # The last credit of a line takes exactly the tax left, so the line's tax is never over-
+            # or under-credited by rounding.
+            tax = remaining_tax if amount == remaining_net else tax_for_line(
+                net_amount=amount, rate_percent=line.tax_rate_percent, currency=invoice.currency
+            )
+            tax = min(tax, remaining_tax)
+            note_lines.append(CreditNoteLine(
+                credit_note=note, position=position, source=line.source, invoice_line=line,
+                schedule_entry_id=line.schedule_entry_id, description=line.description, period_start=line.period_start,
+                period_end=line.period_end, quantity=line.quantity, unit_price=line.unit_price,
+                factor_display=line.factor_display, net_amount=amount, tax_rate_percent=line.tax_rate_percent,
+                tax_label=line.tax_label, tax_amount=tax, total_amount=amount + tax,
+            ))
+        CreditNoteLine.objects.bulk_create(note_lines, batch_size=1000)
+        note.subtotal_amount = sum_money((x.net_amount for x in note_lines), note.currency)
+        note.tax_amount = sum_money((x.tax_amount for x in note_lines), note.currency)
+        note.total_amount = note.subtotal_amount + note.tax_amount
+        note.save(update_fields=["subtotal_amount", "tax_amount", "total_amount"])
+        audit_record(obj=note, action="created", actor=actor, to_state=note.status, message=reason,
+                     data={"invoice": str(invoice), "total": str(note.total_amount)})
+    return note
+
+
+def credit_note_post(*, credit_note: CreditNote, actor, today: dt.date | None = None) -> CreditNote:
+    """draft → posted: its own series' next number; applied to its invoice up to what is open."""
+    today = today or clock.today()
+    with transaction.atomic():
+        note = CreditNote.objects.select_for_update().get(pk=credit_note.pk)
+        if note.status != CreditNote.Status.DRAFT:
+            raise InvalidTransition(_("Only a draft credit note can be posted; %(number)s is posted.") % {"number": note})
+        if note.invoice_id:
+            _open_invoice(note.invoice_id)  # a cancelled invoice cannot take a new credit
+        note.credit_date = today
+        note.snapshot = _snapshot(note)
+        note.posted_at = clock.now()
+        note.posted_by = actor if getattr(actor, "is_authenticated", False) else None
+        series, number = numbers_take(legal_entity_id=note.legal_entity_id, document_type=DocumentType.CREDIT_NOTE)
+        note.sequence, note.number = number, series.format(number)
+        note.status = CreditNote.Status.POSTED
+        note.save()
+        audit_record(obj=note, action="posted", actor=actor, from_state=CreditNote.Status.DRAFT, to_state=note.status,
+                     data={"total": str(note.total_amount), "currency": note.currency})
+        if note.invoice_id:
+            amount = min(note.total_amount, invoice_open_credit_amount(note.invoice_id))
+            if amount > 0:
+                _allocate(note=note, invoice_id=note.invoice_id, amount=amount, actor=actor)
+        documents_deliver_later(credit_note_ids=[note.pk])
+    return note
+
+
+def credit_note_discard(*, credit_note: CreditNote, actor) -> None:
+    """Delete a draft credit note (posted ones are kept forever)."""
+    with transaction.atomic():
+        note = CreditNote.objects.select_for_update().get(pk=credit_note.pk)
+        _refuse_if_posted(note)
+        if note.kind == CreditNote.Kind.AMENDMENT:
+            raise InvalidTransition(_("An amendment credit comes from the contract's schedule; post it."))
+        audit_record(obj=note, action="discarded", actor=actor, from_state=note.status, to_state="")
+        note.lines.all().delete()
+        note.delete()
+
+
+def invoice_open_credit_amount(invoice_id: int) -> Decimal:
+    """Invoice total less the credits already applied to it (payments are the payments stage's)."""
+    invoice = Invoice.objects.get(pk=invoice_id)
+    applied = CreditNoteAllocation.objects.filter(invoice_id=invoice_id).aggregate(s=Sum("amount"))["s"] or ZERO
+    return invoice.total_amount - applied
+
+
+def credit_note_unallocated_amount(credit_note_id: int) -> Decimal:
+    note = CreditNote.objects.get(pk=credit_note_id)
+    applied = CreditNoteAllocation.objects.filter(credit_note_id=credit_note_id).aggregate(s=Sum("amount"))["s"] or ZERO
+    return note.total_amount - applied
+
+
+def _allocate(*, note, invoice_id, amount, actor) -> CreditNoteAllocation:
+    allocation = CreditNoteAllocation.objects.create(
+        credit_note=note, invoice_id=invoice_id, amount=amount,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    audit_record(obj=note, action="allocated", actor=actor, message=str(Invoice.objects.get(pk=invoice_id)), data={"amount": str(amount)})
+    return allocation
+
+
+def credit_note_allocate(*, credit_note: CreditNote, invoice: Invoice, amount, actor) -> CreditNoteAllocation:
+    """Apply part of a posted credit note to an open invoice of the same account and currency."""
+    with transaction.atomic():
+        note = CreditNote.objects.select_for_update().get(pk=credit_note.pk)
+        target = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if note.status != CreditNote.Status.POSTED:
+            raise InvalidTransition(_("Post the credit note before applying it."))
+        if target.status != Invoice.Status.POSTED:
+            raise ValidationFailed(fields={"invoice": [_("Credits apply to posted invoices only.")]})
+        if target.account_id != note.account_id or target.currency != note.currency:
+            raise ValidationFailed(fields={"invoice": [_("The invoice must be of the same account and currency.")]})
+        amount = _parse_amount(amount, note.currency, "amount")
+        if amount <= 0:
+            raise ValidationFailed(fields={"amount": [_("Enter an amount greater than zero.")]})
+        left = credit_note_unallocated_amount(note.pk)
+        if amount > left:
+            raise ValidationFailed(fields={"amount": [_("Only %(left)s of this credit note is left to apply.") % {"left": format_money(left, note.currency)}]})
+        open_amount = invoice_open_credit_amount(target.pk)
+        if amount > open_amount:
+            raise ValidationFailed(fields={"amount": [_("The invoice has only %(open)s open.") % {"open": format_money(open_amount, note.currency)}]})
+        return _allocate(note=note, invoice_id=target.pk, amount=amount, actor=actor)
+
+
+def invoice_cancel_and_rebill(*, invoice: Invoice, actor, today: dt.date | None = None, reason: str = "") -> tuple[CreditNote, list[Invoice]]:
+    """Credit the whole posted invoice, put its periods back to "to bill" and bill them again as a new
+    draft. Bulk statements throughout, so it works for invoices of any size."""
+    today = today or clock.today()
+    with transaction.atomic():
+        # The account lock keeps invoice runs off this account until we commit.
+        Account.objects.select_for_update().filter(pk=invoice.account_id).first()
+        invoice = _open_invoice(invoice.pk)
+        if CreditNote.objects.filter(invoice=invoice, status=CreditNote.Status.DRAFT).exists():
+            raise InvalidTransition(_("Post or discard the draft credit note of %(number)s first.") % {"number": invoice})
+        entry_ids = [e for e in invoice.lines.values_list("schedule_entry_id", flat=True) if e]
+        note = credit_note_create(
+            invoice=invoice, lines=None, reason=reason or _("Cancel & rebill of %(number)s") % {"number": invoice},
+            actor=actor, kind=CreditNote.Kind.REBILL,
+        ) if _has_uncredited(invoice.pk) else None
+        if note is not None:
+            note = credit_note_post(credit_note=note, actor=actor, today=today)
+        Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.CANCELLED, cancelled_at=clock.now())
+        # The old lines stop holding their entries; the entries can be billed again.
+        InvoiceLine.objects.filter(invoice=invoice).update(billing_key=None)
+        entries_mark_unbilled(entry_ids=entry_ids, actor=actor)
+        audit_record(obj=invoice, action="cancelled", actor=actor, from_state=Invoice.Status.POSTED,
+                     to_state=Invoice.Status.CANCELLED, message=_("Cancel & rebill"))
+        new = _bill_entries(account_id=invoice.account_id, entry_ids=entry_ids, target=invoice.target_date or today,
+                            run_id=None, invoice_date=today, actor=actor, rebill_of=invoice) if entry_ids else []
+    return note, new
+
+
+def _has_uncredited(invoice_id: int) -> bool:
+    credited = credited_by_line(invoice_id)
+    return any(
+        line["net_amount"] - credited.get(line["id"], (ZERO, ZERO))[0] > 0
+        for line in InvoiceLine.objects.filter(invoice_id=invoice_id).values("id", "net_amount")
+    )
+
+
+def credited_totals(invoice_ids) -> dict[int, Decimal]:
+    """Credits applied per invoice (for lists)."""
+    out = defaultdict(Decimal)
+    for row in CreditNoteAllocation.objects.filter(invoice_id__in=list(invoice_ids)).values("invoice_id").annotate(s=Sum("amount")):
+        out[row["invoice_id"]] = row["s"]
+    return out
+
+

@@ -1,0 +1,45 @@
+"""Celery tasks: thin wrappers that take ids and call one service; safe to run twice."""
+
+import logging
+
+from celery import shared_task
+
+from invoicing.services import delivery, runs, schedules
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="invoicing.tasks.invoice_run_start", acks_late=True)
+def invoice_run_start(run_id: int) -> int:
+    """Cut the run into chunks and send one task per chunk (any worker takes any chunk)."""
+    runs.invoice_run_prepare(run_id=run_id)
+    indexes = runs.invoice_run_dispatch_chunks(run_id=run_id)
+    for index in indexes:
+        invoice_run_chunk.delay(run_id, index)
+    return len(indexes)
+
+
+@shared_task(name="invoicing.tasks.invoice_run_chunk", acks_late=True, max_retries=3)
+def invoice_run_chunk(run_id: int, index: int) -> None:
+    """Bill one chunk; a redelivered task resumes where the last commit stopped."""
+    runs.invoice_run_process_chunk(run_id=run_id, index=index)
+
+
+@shared_task(name="invoicing.tasks.invoice_schedules_dispatch")
+def invoice_schedules_dispatch() -> int:
+    """Beat: start the runs of the schedules due today."""
+    return len(schedules.invoice_schedules_dispatch())
+
+
+@shared_task(name="invoicing.tasks.documents_deliver", acks_late=True, max_retries=3)
+def documents_deliver(invoice_ids: list, credit_note_ids: list) -> int:
+    """Render the PDFs of posted documents and email them (each sent once)."""
+    return delivery.documents_deliver(invoice_ids=invoice_ids, credit_note_ids=credit_note_ids)
+
+
+@shared_task(name="invoicing.tasks.invoice_render_pdf", acks_late=True)
+def invoice_render_pdf(invoice_id: int) -> None:
+    """Render (again) one invoice's PDF."""
+    from invoicing.models import Invoice
+
+    delivery.document_render_pdf(document=Invoice.objects.get(pk=invoice_id))

@@ -1,0 +1,378 @@
+"""Invoicing pages. Views parse, call one service or selector, and render; no business logic here."""
+
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import FileResponse, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from billing_site import clock
+from billing_site.audit import audit_history
+from billing_site.csv_export import csv_response
+from billing_site.errors import DomainError
+from billing_site.forms import form_add_domain_error
+from billing_site.roles import ALL, FINANCE_ADMIN, role_required
+from invoicing import selectors, services
+from invoicing.forms import AllocateForm, PreviewForm, RunForm, ScheduleForm, UsageUploadForm, WhyForm
+from invoicing.models import CreditNote, Invoice, InvoiceRun, InvoiceSchedule, UsageRecord
+from invoicing.services.delivery import document_pdf_bytes
+
+
+def _post_only(request):
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    return None
+
+
+def _refused(request, exc: DomainError) -> None:
+    text = str(exc.message)
+    extra = " ".join(m for msgs in exc.fields.values() for m in msgs)
+    messages.error(request, f"{text} {extra}".strip())
+
+
+@role_required(ALL)
+def invoice_list(request):
+    """Invoices with filters, sort, pagination and CSV export."""
+    sort = request.GET.get("sort", "-created")
+    filterset, qs = selectors.invoice_list(params=request.GET, sort=sort)
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    return render(request, "invoicing/invoice_list.html", {"filter": filterset, "page": page, "sort": sort, "statuses": Invoice.Status.choices})
+
+
+@role_required(ALL)
+def invoice_export(request):
+    _filterset, qs = selectors.invoice_list(params=request.GET, sort=request.GET.get("sort", "-created"))
+    header = ["number", "status", "account_number", "account", "legal_entity", "currency", "invoice_date", "due_date",
+              "subtotal", "tax", "total", "run"]
+    rows = (
+        [i.number or "", i.status, i.account.number, i.account.name, i.legal_entity.name, i.currency, i.invoice_date or "",
+         i.due_date or "", i.subtotal_amount.quantize(_q(i)), i.tax_amount.quantize(_q(i)), i.total_amount.quantize(_q(i)), i.run_id or ""]
+        for i in qs.iterator(chunk_size=500)
+    )
+    return csv_response("invoices.csv", header, rows)
+
+
+def _q(document):
+    from billing_site.money import quantum
+
+    return quantum(document.currency)
+
+
+@role_required(ALL)
+def invoice_detail(request, pk: int):
+    invoice = get_object_or_404(Invoice.objects.select_related("account", "legal_entity", "contract", "run", "rebill_of"), pk=pk)
+    context = {
+        "invoice": invoice, "lines": invoice.lines.select_related("subscription").order_by("position"),
+        "credit_notes": invoice.credit_notes.order_by("-id"), "credit": selectors.invoice_credited(invoice),
+        "rebilled_by": invoice.rebilled_by.all(), "history": audit_history(invoice)[:100],
+    }
+    return render(request, "invoicing/invoice_detail.html", context)
+
+
+def _pdf_response(document, stored):
+    if stored:
+        return FileResponse(document.pdf.open("rb"), content_type="application/pdf", filename=f"{document.number}.pdf")
+    name = document.number or f"draft-{document.pk}"
+    response = HttpResponse(document_pdf_bytes(document), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
+    return response
+
+
+@role_required(ALL)
+def invoice_pdf(request, pk: int):
+    """The stored PDF of a posted invoice (rendered now if the worker has not yet), or a draft preview."""
+    invoice = get_object_or_404(Invoice, pk=pk)
+    return _pdf_response(invoice, bool(invoice.pdf))
+
+
+@role_required(ALL, write=FINANCE_ADMIN)
+def invoice_post(request, pk: int):
+    refused = _post_only(request)
+    if refused:
+        return refused
+    invoice = get_object_or_404(Invoice, pk=pk)
+    try:
+        invoice = services.invoice_post(invoice=invoice, actor=request.user, today=clock.today())
+        messages.success(request, _("Invoice %(number)s posted.") % {"number": invoice.number})
+    except DomainError as exc:
+        _refused(request, exc)
+    return redirect("invoicing:detail", pk=pk)
+
+
+@role_required(ALL, write=FINANCE_ADMIN)
+def invoice_discard(request, pk: int):
+    refused = _post_only(request)
+    if refused:
+        return refused
+    invoice = get_object_or_404(Invoice, pk=pk)
+    try:
+        services.invoice_discard(invoice=invoice, actor=request.user)
+    except DomainError as exc:
+        _refused(request, exc)
+        return redirect("invoicing:detail", pk=pk)
+    messages.success(request, _("Draft discarded: its periods are back to “to bill”."))
+    return redirect("invoicing:index")
+
+
+@role_required(ALL, write=FINANCE_ADMIN)
+def invoice_regenerate(request, pk: int):
+    refused = _post_only(request)
+    if refused:
+        return refused
+    invoice = get_object_or_404(Invoice, pk=pk)
+    try:
+        new = services.invoice_regenerate(invoice=invoice, actor=request.user, today=clock.today())
+    except DomainError as exc:
+        _refused(request, exc)
+        return redirect("invoicing:detail", pk=pk)
+    messages.success(request, _("Draft rebuilt from the current schedule and account details."))
+    return redirect("invoicing:detail", pk=new.pk) if new else redirect("invoicing:index")
+
+
+@role_required(ALL, write=FINANCE_ADMIN)
+def invoice_cancel_rebill(request, pk: int):
+    refused = _post_only(request)
+    if refused:
+        return refused
+    invoice = get_object_or_404(Invoice, pk=pk)
+    try:
+        note, new = services.invoice_cancel_and_rebill(invoice=invoice, actor=request.user, today=clock.today(),
+                                                       reason=request.POST.get("reason", ""))
+    except DomainError as exc:
+        _refused(request, exc)
+        return redirect("invoicing:detail", pk=pk)
+    messages.success(request, _("Invoice %(number)s cancelled by credit note %(note)s; a new draft bills its periods again.")
+                     % {"number": invoice.number, "note": note.number if note else "—"})
+    return redirect("invoicing:detail", pk=new[0].pk) if new else redirect("invoicing:detail", pk=pk)
+
+
+@role_required(ALL, write=FINANCE_ADMIN)
+def invoice_credit(request, pk: int):
+    """Credit chosen amounts of a posted invoice's lines (or everything left)."""
+    invoice = get_object_or_404(Invoice.objects.select_related("account"), pk=pk)
+    credit = selectors.invoice_credited(invoice)
+    lines = list(invoice.lines.order_by("position"))
+    rows = [{"line": ln, "credited": credit["by_line"][ln.pk], "left": ln.net_amount - credit["by_line"][ln.pk],
+             "value": request.POST.get(f"line_{ln.pk}", "")} for ln in lines]
+    errors, reason = {}, request.POST.get("reason", "")
+    if request.method == "POST":
+        full = request.POST.get("mode") == "full"
+        chosen = None if full else {ln.pk: request.POST.get(f"line_{ln.pk}", "") for ln in lines}
+        try:
+            note = services.credit_note_create(invoice=invoice, lines=chosen, reason=reason, actor=request.user)
+        except DomainError as exc:
+            errors = {"__all__": str(exc.message), **{k: " ".join(v) for k, v in exc.fields.items()}}
+        else:
+            messages.success(request, _("Draft credit note created; check it and post it."))
+            return redirect("invoicing:credit-note-detail", pk=note.pk)
+    for row in rows:
+        row["error"] = errors.get(f"line_{row['line'].pk}", "")
+    return render(request, "invoicing/credit_form.html", {"invoice": invoice, "rows": rows, "errors": errors, "reason": reason})
+
+
+@role_required(ALL)
+def credit_note_list(request):
+    qs = selectors.credit_note_list(params=request.GET)
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    return render(request, "invoicing/credit_note_list.html", {"page": page, "statuses": CreditNote.Status.choices})
+
+
+@role_required(ALL, write=FINANCE_ADMIN)
+def credit_note_detail(request, pk: int):
+    note = get_object_or_404(CreditNote.objects.select_related("account", "invoice", "legal_entity"), pk=pk)
+    from invoicing.services.documents import credit_note_unallocated_amount
+
+    left = credit_note_unallocated_amount(note.pk)
+    open_invoices = Invoice.objects.filter(account=note.account, currency=note.currency, status=Invoice.Status.POSTED).order_by("-id")[:50]
+    return render(request, "invoicing/credit_note_detail.html", {
+        "note": note, "lines": note.lines.select_related("invoice_line__invoice").order_by("position"),
+        "allocations": note.allocations.select_related("invoice"), "left": left, "open_invoices": open_invoices,
+        "history": audit_history(note)[:100],
+    })
+
+
+@role_required(ALL)
+def credit_note_pdf(request, pk: int):
+    note = get_object_or_404(CreditNote, pk=pk)
+    return _pdf_response(note, bool(note.pdf))
+
+
+@role_required(ALL, write=FINANCE_ADMIN)
+def credit_note_post(request, pk: int):
+    refused = _post_only(request)
+    if refused:
+        return refused
+    note = get_object_or_404(CreditNote, pk=pk)
+    try:
+        note = services.credit_note_post(credit_note=note, actor=request.user, today=clock.today())
+        messages.success(request, _("Credit note %(number)s posted.") % {"number": note.number})
+    except DomainError as exc:
+        _refused(request, exc)
+    return redirect("invoicing:credit-note-detail", pk=pk)
+
+
+@role_required(ALL, write=FINANCE_ADMIN)
+def credit_note_discard(request, pk: int):
+    refused = _post_only(request)
+    if refused:
+        return refused
+    note = get_object_or_404(CreditNote, pk=pk)
+    try:
+        services.credit_note_discard(credit_note=note, actor=request.user)
+    except DomainError as exc:
+        _refused(request, exc)
+        return redirect("invoicing:credit-note-detail", pk=pk)
+    messages.success(request, _("Draft credit note discarded."))
+    return redirect("invoicing:credit-notes")
+
+
+@role_required(ALL, write=FINANCE_ADMIN)
+def credit_note_allocate(request, pk: int):
+    refused = _post_only(request)
+    if refused:
+        return refused
+    note = get_object_or_404(CreditNote, pk=pk)
+    form = AllocateForm(request.POST)
+    if form.is_valid():
+        invoice = Invoice.objects.filter(pk=form.cleaned_data["invoice"]).first()
+        if invoice is None:
+            messages.error(request, _("Choose an invoice."))
+        else:
+            try:
+                services.credit_note_allocate(credit_note=note, invoice=invoice, amount=form.cleaned_data["amount"], actor=request.user)
+                messages.success(request, _("Credit applied to %(number)s.") % {"number": invoice.number})
+            except DomainError as exc:
+                _refused(request, exc)
+    else:
+        messages.error(request, _("Choose an invoice and an amount."))
+    return redirect("invoicing:credit-note-detail", pk=pk)
+
+
+@role_required(FINANCE_ADMIN)
+def run_list(request):
+    page = Paginator(InvoiceRun.objects.select_related("schedule", "created_by"), 25).get_page(request.GET.get("page"))
+    return render(request, "invoicing/run_list.html", {"page": page})
+
+
+@role_required(FINANCE_ADMIN)
+def run_create(request):
+    today = clock.today()
+    form = RunForm(request.POST or None, initial={"target_date": today, "send_documents": True})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            run = services.invoice_run_create(
+                actor=request.user, target_date=data["target_date"], invoice_date=data.get("invoice_date"),
+                filters=form.filters(), auto_post=data["auto_post"], send_documents=data["send_documents"],
+            )
+        except DomainError as exc:
+            form_add_domain_error(form, exc)
+        else:
+            messages.success(request, _("Run %(id)s queued; the workers are billing it.") % {"id": run.pk})
+            return redirect("invoicing:run-detail", pk=run.pk)
+    return render(request, "invoicing/run_form.html", {"form": form})
+
+
+@role_required(FINANCE_ADMIN)
+def run_detail(request, pk: int):
+    run = get_object_or_404(InvoiceRun.objects.select_related("schedule", "created_by"), pk=pk)
+    context = {"run": run, "progress": selectors.run_progress(run), "errors": selectors.run_errors(run)[:500],
+               "history": audit_history(run)[:50]}
+    return render(request, "invoicing/run_detail.html", context)
+
+
+@role_required(FINANCE_ADMIN)
+def run_progress(request, pk: int):
+    """The live progress block (HTMX polls it every 2 s while the run is active)."""
+    run = get_object_or_404(InvoiceRun, pk=pk)
+    return render(request, "invoicing/_run_progress.html", {"run": run, "progress": selectors.run_progress(run),
+                                                             "errors": selectors.run_errors(run)[:500]})
+
+
+@role_required(FINANCE_ADMIN)
+def run_cancel(request, pk: int):
+    refused = _post_only(request)
+    if refused:
+        return refused
+    run = get_object_or_404(InvoiceRun, pk=pk)
+    try:
+        services.invoice_run_cancel(run=run, actor=request.user)
+        messages.success(request, _("Run cancelled: it stops after the accounts being billed now."))
+    except DomainError as exc:
+        _refused(request, exc)
+    return redirect("invoicing:run-detail", pk=pk)
+
+
+@role_required(FINANCE_ADMIN)
+def run_resume(request, pk: int):
+    refused = _post_only(request)
+    if refused:
+        return refused
+    run = get_object_or_404(InvoiceRun, pk=pk)
+    try:
+        indexes = services.invoice_run_resume(run=run, actor=request.user)
+        messages.success(request, _("%(n)s unfinished chunk(s) sent to the workers again.") % {"n": len(indexes)})
+    except DomainError as exc:
+        _refused(request, exc)
+    return redirect("invoicing:run-detail", pk=pk)
+
+
+@role_required(FINANCE_ADMIN)
+def preview(request):
+    """What a run would bill: nothing is written."""
+    form = PreviewForm(request.GET or None, initial={"target_date": clock.today()})
+    result = None
+    if request.GET and form.is_valid():
+        try:
+            result = selectors.invoice_preview(target_date=form.cleaned_data["target_date"], filters=form.filters())
+        except DomainError as exc:
+            form_add_domain_error(form, exc)
+    return render(request, "invoicing/preview.html", {"form": form, "result": result})
+
+
+@role_required(ALL)
+def why_not_billed(request):
+    form = WhyForm(request.GET or None)
+    result = None
+    if request.GET and form.is_valid():
+        result = selectors.why_not_billed(subscription_id=form.cleaned_data.get("subscription"),
+                                          entry_id=form.cleaned_data.get("entry"), today=clock.today())
+    return render(request, "invoicing/why.html", {"form": form, "result": result, "today": clock.today()})
+
+
+@role_required(FINANCE_ADMIN)
+def schedule_list(request):
+    return render(request, "invoicing/schedule_list.html", {"schedules": InvoiceSchedule.objects.all()})
+
+
+@role_required(FINANCE_ADMIN)
+def schedule_edit(request, pk: int | None = None):
+    schedule = get_object_or_404(InvoiceSchedule, pk=pk) if pk else None
+    form = ScheduleForm(request.POST or None, instance=schedule)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.invoice_schedule_save(actor=request.user, data=form.data_for_service(), schedule=schedule, today=clock.today())
+        except DomainError as exc:
+            form_add_domain_error(form, exc)
+        else:
+            messages.success(request, _("Schedule saved."))
+            return redirect("invoicing:schedules")
+    return render(request, "invoicing/schedule_form.html", {"form": form, "schedule": schedule})
+
+
+@role_required(FINANCE_ADMIN)
+def usage_upload(request):
+    """Upload usage as CSV: good rows import, duplicates are counted, bad rows are listed with their reason."""
+    form = UsageUploadForm(request.POST or None, request.FILES or None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            records = services.usage_parse_csv(content=form.cleaned_data["file"].read())
+            result = services.usage_ingest(records=records, actor=request.user, source="csv", first_row=2)
+        except DomainError as exc:
+            form_add_domain_error(form, exc)
+    recent = UsageRecord.objects.select_related("subscription__product", "account").order_by("-id")[:25]
+    return render(request, "invoicing/usage.html", {"form": form, "result": result, "recent": recent})
+
+

@@ -1,0 +1,114 @@
+"""Balances of invoices, credit notes and payments (DESIGN §3), computed in SQL from the rows.
+
+invoice balance      = total − payments allocated − credits allocated
+credit note balance  = total − allocated to invoices − refunded
+payment unapplied    = amount − allocated − refunded (kept on the payment row by the services)
+
+"Credits allocated" counts both `payments.Allocation` rows from credit notes and invoicing's own
+`CreditNoteAllocation` rows (a credit note the invoicing stage applies when it issues it), so the
+balance is right whichever stage applied the credit. Payment status: `paid` when the balance is 0
+(credits count towards paid), `partially_paid` when something was applied, else `unpaid`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import Case, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+
+from billing_site.money import ZERO, round_money
+from invoicing.models import CreditNote, CreditNoteAllocation, Invoice
+from payments.models import Allocation, Refund
+
+AMOUNT = DecimalField(max_digits=18, decimal_places=6)
+
+
+class PaymentStatus:
+    UNPAID = "unpaid"
+    PARTIALLY_PAID = "partially_paid"
+    PAID = "paid"
+    LABELS = {UNPAID: _("Unpaid"), PARTIALLY_PAID: _("Partially paid"), PAID: _("Paid")}
+    TONES = {UNPAID: "warn", PARTIALLY_PAID: "info", PAID: "ok"}
+
+
+def _sum_of(queryset, group: str):
+    rows = queryset.order_by().values(group).annotate(s=Sum("amount")).values("s")
+    return Coalesce(Subquery(rows[:1], output_field=AMOUNT), Value(ZERO), output_field=AMOUNT)
+
+
+def invoices_with_balance(qs: QuerySet | None = None) -> QuerySet:
+    """Invoices annotated with `payments_amount`, `credits_amount`, `open_amount` and `pay_status`."""
+    qs = Invoice.objects.all() if qs is None else qs
+    payments = _sum_of(Allocation.objects.filter(invoice=OuterRef("pk"), payment__isnull=False), "invoice")
+    credits = _sum_of(Allocation.objects.filter(invoice=OuterRef("pk"), credit_note__isnull=False), "invoice")
+    legacy = _sum_of(CreditNoteAllocation.objects.filter(invoice=OuterRef("pk")), "invoice")
+    return qs.annotate(
+        payments_amount=payments,
+        credits_amount=credits + legacy,
+    ).annotate(
+        open_amount=F("total_amount") - F("payments_amount") - F("credits_amount"),
+    ).annotate(
+        pay_status=Case(
+            When(Q(open_amount__lte=0), then=Value(PaymentStatus.PAID)),
+            When(Q(payments_amount__gt=0) | Q(credits_amount__gt=0), then=Value(PaymentStatus.PARTIALLY_PAID)),
+            default=Value(PaymentStatus.UNPAID),
+        )
+    )
+
+
+def credit_notes_with_balance(qs: QuerySet | None = None) -> QuerySet:
+    """Credit notes annotated with `allocated_amount`, `refunded_amount` and `open_amount`."""
+    qs = CreditNote.objects.all() if qs is None else qs
+    mine = _sum_of(Allocation.objects.filter(credit_note=OuterRef("pk")), "credit_note")
+    legacy = _sum_of(CreditNoteAllocation.objects.filter(credit_note=OuterRef("pk")), "credit_note")
+    refunded = _sum_of(Refund.objects.filter(credit_note=OuterRef("pk")), "credit_note")
+    return qs.annotate(allocated_amount=mine + legacy, refunded_amount=refunded).annotate(
+        open_amount=F("total_amount") - F("allocated_amount") - F("refunded_amount")
+    )
+
+
+def invoice_balance(invoice: Invoice) -> Decimal:
+    """The invoice's open balance now, rounded to its currency."""
+    row = invoices_with_balance(Invoice.objects.filter(pk=invoice.pk)).values_list("open_amount", flat=True).get()
+    return round_money(row, invoice.currency)
+
+
+def invoice_payment_status(invoice: Invoice) -> str:
+    row = invoices_with_balance(Invoice.objects.filter(pk=invoice.pk)).values_list("pay_status", flat=True).get()
+    return row
+
+
+def credit_note_balance(credit_note: CreditNote) -> Decimal:
+    row = credit_notes_with_balance(CreditNote.objects.filter(pk=credit_note.pk)).values_list("open_amount", flat=True).get()
+    return round_money(row, credit_note.currency)
+
+
+def line_balance(*, invoice_line) -> Decimal:
+    """What is still open on one invoice line (its total − allocations made to that line)."""
+    applied = Allocation.objects.filter(invoice_line=invoice_line).aggregate(s=Sum("amount"))["s"] or ZERO
+    return round_money(invoice_line.total_amount - applied, invoice_line.invoice.currency)
+
+
+def net_allocations(*, invoice: Invoice, payment=None, credit_note=None) -> list[tuple[int | None, Decimal]]:
+    """(invoice line id or None, net amount) still applied from one source to one invoice."""
+    qs = Allocation.objects.filter(invoice=invoice)
+    qs = qs.filter(payment=payment) if payment is not None else qs.filter(credit_note=credit_note)
+    rows = qs.order_by().values("invoice_line").annotate(s=Sum("amount")).order_by("invoice_line")
+    return [(r["invoice_line"], round_money(r["s"], invoice.currency)) for r in rows if round_money(r["s"], invoice.currency) != 0]
+
+
+def open_invoices(*, account, currency: str | None = None) -> QuerySet:
+    """The account's posted invoices with something still to pay, oldest due first."""
+    qs = Invoice.objects.filter(account=account, status=Invoice.Status.POSTED)
+    if currency:
+        qs = qs.filter(currency=currency)
+    return invoices_with_balance(qs).filter(open_amount__gt=0).order_by("due_date", "invoice_date", "id")
+
+
+def open_credit_notes(*, account, currency: str | None = None) -> QuerySet:
+    qs = CreditNote.objects.filter(account=account, status=CreditNote.Status.POSTED)
+    if currency:
+        qs = qs.filter(currency=currency)
+    return credit_notes_with_balance(qs).filter(open_amount__gt=0).order_by("credit_date", "id")

@@ -1,0 +1,95 @@
+"""Exactly once under real concurrency: PostgreSQL, real threads, each on its own connection."""
+
+import datetime as dt
+import threading
+from decimal import Decimal as D
+
+import pytest
+from django.db import connection, connections
+
+from billing_site.errors import DomainError
+from payments import services
+from payments.models import GatewayOperation, Payment, PaymentAttempt
+from payments.selectors import invoice_balance
+from payments.tests.factories import AccountFactory, posted_invoice
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+DAY = dt.date(2026, 4, 1)
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks and concurrent transactions need PostgreSQL")
+
+
+def together(*jobs):
+    """Run the jobs at the same moment in threads; returns what each returned or raised."""
+    barrier = threading.Barrier(len(jobs))
+    results = [None] * len(jobs)
+
+    def runner(i, job):
+        try:
+            barrier.wait()
+            results[i] = job()
+        except Exception as exc:  # collected for the assertions
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=runner, args=(i, job)) for i, job in enumerate(jobs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_two_payments_racing_for_one_invoice_never_overpay_it():
+    account = AccountFactory()
+    invoice = posted_invoice(account, ["100.00"], invoice_date=DAY, due_date=DAY)
+    p1, p2 = (services.payment_record(account=account, amount=D("70.00"), currency="EUR", received_date=DAY,
+                                      method="check", today=DAY) for _ in range(2))
+    results = together(
+        lambda: services.payment_allocate(payment=p1, invoice=invoice, amount=D("70.00"), today=DAY),
+        lambda: services.payment_allocate(payment=p2, invoice=invoice, amount=D("70.00"), today=DAY),
+    )
+    assert sorted(type(r).__name__ for r in results) == ["Allocation", "ValidationFailed"]
+    assert invoice_balance(invoice) == D("30.00")
+
+
+def test_one_payment_racing_for_two_invoices_is_never_over_allocated():
+    account = AccountFactory()
+    a = posted_invoice(account, ["70.00"], invoice_date=DAY, due_date=DAY)
+    b = posted_invoice(account, ["70.00"], invoice_date=DAY, due_date=DAY)
+    payment = services.payment_record(account=account, amount=D("100.00"), currency="EUR", received_date=DAY,
+                                      method="check", today=DAY)
+    results = together(
+        lambda: services.payment_allocate(payment=payment, invoice=a, amount=D("70.00"), today=DAY),
+        lambda: services.payment_allocate(payment=payment, invoice=b, amount=D("70.00"), today=DAY),
+    )
+    assert sum(isinstance(r, DomainError) for r in results) == 1
+    payment.refresh_from_db()
+    assert (payment.allocated_amount, payment.unapplied_amount) == (D("70.00"), D("30.00"))
+
+
+def test_overlapping_runs_and_a_retried_task_charge_each_invoice_once():
+    invoices = []
+    for i in range(4):
+        account = AccountFactory()
+        services.payment_method_add(account=account, token="tok_visa", is_autopay=True)
+        invoices.append(posted_invoice(account, [f"{100 + i}.00"], invoice_date=DAY, due_date=DAY))
+    scheduled = services.payment_run_start(today=DAY, trigger="scheduled")
+    manual = services.payment_run_start(today=DAY)
+    results = together(
+        lambda: services.payment_run_execute(run=scheduled, today=DAY),
+        lambda: services.payment_run_execute(run=manual, today=DAY),
+        # Celery delivering the scheduled task twice (acks_late after a lost worker).
+        lambda: services.payment_run_execute(run=services.payment_run_start(today=DAY, trigger="scheduled"), today=DAY),
+    )
+    assert not [r for r in results if isinstance(r, Exception)]
+    assert PaymentAttempt.objects.filter(status="succeeded").count() == 4
+    assert PaymentAttempt.objects.exclude(status="succeeded").count() == 0
+    assert GatewayOperation.objects.filter(operation="charge").count() == 4
+    assert Payment.objects.count() == 4
+    assert [invoice_balance(i) for i in invoices] == [D("0.00")] * 4
