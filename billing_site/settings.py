@@ -150,6 +150,9 @@ STORAGES = {
     },
 }
 
+# Contracts: renewal quotes (or auto-renewals) are made this many days before a contract ends.
+RENEWAL_NOTICE_DAYS = env.int("RENEWAL_NOTICE_DAYS", default=60)
+
 # Money
 CURRENCIES = ("EUR", "USD", "GBP", "CHF", "JPY", "KWD")
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="EUR")

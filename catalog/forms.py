@@ -3,6 +3,7 @@
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from billing_site.countries import country_choices
 from catalog.models import (
@@ -94,7 +95,7 @@ class EntryForm(forms.Form):
 class TierForm(forms.Form):
     """One row of the tier editor; a row left entirely blank is skipped."""
 
-    lower = _amount_field(_("From"))
+    lower = _amount_field(pgettext_lazy("tier lower bound", "From"))
     upper = _amount_field(_("Up to (excluded)"))
     unit_price = _amount_field(_("Unit price"))
     flat_fee = _amount_field(_("Flat fee"))

@@ -179,7 +179,12 @@ def why_not_billed(*, subscription_id: int | None = None, entry_id: int | None =
             reason, tone = _("Due since %(day)s: no run with a later target date has finished yet.") % {"day": e.bill_on.isoformat()}, "warn"
         if old_lines.get(e.pk):
             reason += " " + _("Earlier billed on %(docs)s (cancelled and re-billed).") % {"docs": ", ".join(str(ln.invoice) for ln in old_lines[e.pk])}
-        rows.append({"entry": e, "document": document, "reason": reason, "tone": tone})
+        url = ""
+        if isinstance(document, Invoice):
+            url = reverse("invoicing:detail", args=[document.pk])
+        elif document is not None:
+            url = reverse("invoicing:credit-note-detail", args=[document.pk])
+        rows.append({"entry": e, "document": document, "url": url, "reason": reason, "tone": tone})
     return {"rows": rows, "subscription": entries[0].subscription if entries else None}
 
 

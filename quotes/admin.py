@@ -3,7 +3,6 @@ from django.contrib import admin
 from quotes.models import Quote, QuoteLine
 
 
-
 class QuoteLineInline(admin.TabularInline):
     """Lines are priced by the quote services: the admin shows them, it does not edit them."""
 

@@ -38,7 +38,6 @@ from django.utils.translation import gettext as _
 
 from billing_site.money import ZERO, format_money, round_unit, sum_money, to_decimal
 from catalog.pricing import (
-    DEFAULT_TERM_MONTHS,
     PriceSpec,
     PricingError,
     amount_for_piece,

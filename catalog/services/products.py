@@ -1,8 +1,9 @@
 """Writes for products and price books."""
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from billing_site.errors import ValidationFailed
 from catalog.models import PriceBook, PriceBookEntry, Product
 
 from ._common import apply_changes, audit_created, audit_updated, check_fields, full_clean
@@ -89,6 +90,18 @@ def _book_errors(book: PriceBook, *, currency_before: str | None) -> dict:
     return errors
 
 
+def _save_book(book: PriceBook) -> None:
+    """Save; two books marked standard for one currency at the same instant meet the database's
+    one-standard-per-currency constraint, and the loser gets a field error instead of a crash."""
+    try:
+        with transaction.atomic():
+            book.save()
+    except IntegrityError as exc:
+        raise ValidationFailed(
+            fields={"is_standard": [_("Another book became the standard one for %(currency)s meanwhile; try again.") % {"currency": book.currency}]}
+        ) from exc
+
+
 def _take_standard(book: PriceBook, *, actor) -> None:
     """One standard book per currency: marking this one moves the flag from the previous one."""
     previous = PriceBook.objects.select_for_update().filter(currency=book.currency, is_standard=True).exclude(pk=book.pk)
@@ -110,7 +123,7 @@ def price_book_create(*, actor, data: dict) -> PriceBook:
         # Moved first so the one-standard-per-currency constraint validates; a refusal below rolls it back.
         _take_standard(book, actor=actor)
     full_clean(book, extra=_book_errors(book, currency_before=None))
-    book.save()
+    _save_book(book)
     audit_created(book, actor=actor)
     return book
 
@@ -130,7 +143,7 @@ def price_book_update(*, price_book: PriceBook, actor, data: dict) -> PriceBook:
     if book.is_standard and ("is_standard" in changes or "currency" in changes):
         _take_standard(book, actor=actor)
     full_clean(book, extra=_book_errors(book, currency_before=currency_before))
-    book.save()
+    _save_book(book)
     audit_updated(book, actor=actor, changes=changes)
     return book
 

@@ -7,7 +7,9 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from billing_site.roles import Role
 from catalog.models import PriceBookEntry, PriceTier, Product
+from catalog.selectors import dashboard_cards
 from catalog.tests.factories import (
     BillingRuleFactory,
     FamilyFactory,
@@ -229,3 +231,14 @@ def test_tax_rule_form_saves_rates_and_refuses_duplicates(finance_client):
     data["rates-1-country"] = "BE"
     response = finance_client.post(reverse("catalog:tax-rule-create"), data)
     assert response["Location"] == reverse("catalog:tax-rules")
+
+
+def test_finance_dashboard_counts_products_not_ready(finance_client, sales_user, eur):
+    make_entry(ProductFactory(name="Ready"), eur, unit_price="1")
+    ProductFactory(name="Unpriced")
+    ProductFactory(name="Retired", active=False)
+    cards = [c for c in finance_client.get(reverse("home")).context["cards"] if c["title"] == "Products not ready to quote"]
+    assert [(c["value"], c["url"], c["tone"], c["hint"]) for c in cards] == [
+        (1, "/catalog/?active=true&ready=no", "warn", "2 active products in the catalog")
+    ]
+    assert dashboard_cards(user=sales_user, roles=frozenset({Role.SALES})) == []

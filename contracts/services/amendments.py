@@ -23,7 +23,14 @@ from catalog.models import Product
 from contracts import scheduling
 from contracts.models import AmendmentType, Contract, Order, OrderProduct, ScheduleEntry, Subscription
 
-from .orders import _user, line_total, product_check_ready, product_price, subscription_create, temporary_number
+from .orders import (
+    _user,
+    line_total,
+    product_check_ready,
+    product_price,
+    subscription_create,
+    temporary_number,
+)
 from .schedule import entry_of, row_of, subscription_extend_schedule, terms_of
 
 ZERO = Decimal("0")

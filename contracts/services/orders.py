@@ -135,6 +135,11 @@ def _validate_order_data(data: dict) -> dict:
         errors["price_book"] = [_("Choose a price book.")]
     elif not book.active:
         errors["price_book"] = [_("This price book is inactive.")]
+    elif account is not None and book.currency != account.currency:
+        errors["price_book"] = [
+            _("The price book is in %(book)s but the account is billed in %(account)s.")
+            % {"book": book.currency, "account": account.currency}
+        ]
     if data.get("start_date") is None:
         errors["start_date"] = [_("Enter the start date.")]
     term = data.get("term_months")

@@ -111,18 +111,20 @@ def _renew_contract(*, contract, subscriptions, actor, today) -> Contract:
 def _renewal_quote(*, contract, subscriptions, actor, today):
     """A draft renewal quote priced by the contract's renewal rule.
 
-    The quotes stage has no creation service to call yet, so the quote and its lines are written
-    here with the same rules (prices exact, line totals rounded once)."""
-    from quotes.models import Quote, QuoteLine
+    The header comes from the quotes stage's `quote_create` (its numbering, checks and audit). Its
+    `quote_line_add` prices at the book's current price with discounts only, which cannot express a
+    "same price" or an uplift above list, so the lines are written here with the same rules (net
+    prices exact, line totals rounded once) and the totals summed from them."""
+    from quotes.models import QuoteLine
+    from quotes.services import quote_create
 
     term = contract.renewal_term_months or contract.term_months
     start = contract.end_date
     end = add_months(anchor=start, months=term)
-    quote = Quote.objects.create(
-        number=f"RNW-{contract.number}", account=contract.account, price_book=contract.price_book,
-        currency=contract.currency, status=Quote.Status.DRAFT, start_date=start, term_months=term,
+    quote = quote_create(
+        actor=actor, account=contract.account, price_book=contract.price_book, start_date=start, term_months=term,
         expiration_date=max(start - timedelta(days=1), today), payment_terms_days=contract.payment_terms_days,
-        notes=_("Renewal of %(number)s") % {"number": contract.number}, created_by=_user(actor),
+        notes=_("Renewal of %(number)s") % {"number": contract.number}, today=today,
     )
     lines = []
     for position, sub in enumerate(subscriptions, start=1):
@@ -157,8 +159,6 @@ def _renewal_quote(*, contract, subscriptions, actor, today):
     quote.save(update_fields=["mrr", "arr", "total_contract_value"])
     contract.renewal_quote = quote
     contract.save(update_fields=["renewal_quote"])
-    audit_record(obj=quote, action="created", actor=actor, to_state=quote.status,
-                 message=_("Renewal of %(number)s") % {"number": contract.number})
     audit_record(obj=contract, action="renewal_quoted", actor=actor, message=str(quote))
     return quote
 

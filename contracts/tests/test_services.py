@@ -4,6 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from billing_site.errors import InvalidTransition, ValidationFailed
@@ -12,6 +13,7 @@ from contracts import selectors, services
 from contracts.models import AmendmentType, Contract, Order, ScheduleEntry, Subscription
 from contracts.services import AmendmentRequest
 from contracts.tests.factories import Catalog, draft_order
+from customers.tests.factories import AccountFactory
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -356,3 +358,32 @@ def test_renewal_job_quotes_contracts_that_do_not_auto_renew(catalog):
     assert (quote.status, quote.start_date, quote.term_months, line.net_unit_price, line.quantity, line.line_total) == (
         "draft", date(2025, 3, 1), 12, D("1200"), D("3"), D("3600")
     )
+
+
+# ---------------------------------------------------------------- from a quote
+
+
+def test_accepting_a_presented_quote_creates_one_order_with_the_quoted_prices(catalog, sales_user):
+    from quotes import services as quotes
+
+    product = catalog.product("quoted-seat", price="1200.00", frequency=12, books=("eur", "usd"))
+    account = AccountFactory()
+    quote = quotes.quote_create(actor=sales_user, account=account, price_book=catalog.eur, start_date=date(2025, 3, 1),
+                                term_months=24, today=date(2025, 2, 1))
+    line = quotes.quote_line_add(quote=quote, actor=sales_user, product=product, quantity=D("4"), discount_percent=D("12.5"))
+    quotes.quote_submit(quote=quote, actor=sales_user, open_balance=D("0"), today=date(2025, 2, 1))
+    quotes.quote_present(quote=quote, actor=sales_user, today=date(2025, 2, 1))
+    with time_machine.travel("2025-02-02 10:00Z"):
+        order = services.order_create_from_quote(quote=quote, actor=sales_user)
+        again = services.order_create_from_quote(quote=quote, actor=sales_user)
+    assert again.pk == order.pk
+    quote.refresh_from_db()
+    assert quote.status == "accepted"
+    (op,) = order.products.all()
+    line.refresh_from_db()
+    assert (op.quantity, op.list_unit_price, op.net_unit_price, op.total_amount, op.start_date, op.end_date) == (
+        D("4"), line.list_unit_price, line.net_unit_price, line.line_total, date(2025, 3, 1), None
+    )
+    assert (op.net_unit_price, op.total_amount) == (D("1050"), D("8400"))
+    contract = services.order_activate(order=order, actor=None, today=date(2025, 3, 1))
+    assert [str(e.amount) for e in contract.schedule.order_by("id")] == ["4200.000000", "4200.000000"]

@@ -281,6 +281,16 @@ def _describe(kind: str, product: str, language: str, note: str) -> str:
     return f"{text} — {note}"[:300] if note else text[:300]
 
 
+_FACTOR_TEXT: dict[tuple[int, int], str] = {}
+
+
+def _factor_text(numerator: int, denominator: int) -> str:
+    key = (numerator, denominator)
+    if key not in _FACTOR_TEXT:
+        _FACTOR_TEXT[key] = str(Factor(numerator, denominator))
+    return _FACTOR_TEXT[key]
+
+
 def rate_usage(ctx: BillingContext, row: dict) -> tuple[Decimal, Decimal]:
     """(period total quantity, amount) of a usage entry: the period's usage priced as one quantity."""
     spec = ctx.usage_specs.get(row["subscription_id"])
@@ -367,11 +377,10 @@ def bill_line(ctx, bill, documents, account, row, language) -> None:
         if kind == Kind.ONE_TIME:
             unit_price = row["unit_price"]
         else:
-            period_price = Fraction(row["unit_price"]) * Fraction(row["period_months"] or 1, row["price_term_months"] or 12)
-            unit_price = round_unit(Decimal(period_price.numerator) / Decimal(period_price.denominator))
+            unit_price = _period_price(row["unit_price"], row["period_months"] or 1, row["price_term_months"] or 12)
         numerator, denominator = row["factor_numerator"], row["factor_denominator"]
         # The days counted over the days of the full period, as printed: '12/31 = 0.387097'.
-        factor_display = str(Factor(numerator, denominator)) if kind != Kind.ONE_TIME else ""
+        factor_display = _factor_text(numerator, denominator) if kind != Kind.ONE_TIME else ""
     doc.lines.append(
         LineDraft(
             entry_id=row["id"], subscription_id=row["subscription_id"], source=SOURCE_OF_KIND[kind],
@@ -382,6 +391,20 @@ def bill_line(ctx, bill, documents, account, row, language) -> None:
             invoice_line_id=credited["id"] if credited else None,
         )
     )
+
+
+_PERIOD_PRICE: dict = {}
+
+
+def _period_price(unit_price: Decimal, months: int, term: int) -> Decimal:
+    """The price of one full period (unit price is for the price term), to 6 places, for display."""
+    key = (unit_price, months, term)
+    if key not in _PERIOD_PRICE:
+        if len(_PERIOD_PRICE) > 10_000:
+            _PERIOD_PRICE.clear()
+        exact = Fraction(unit_price) * Fraction(months, term)
+        _PERIOD_PRICE[key] = round_unit(Decimal(exact.numerator) / Decimal(exact.denominator))
+    return _PERIOD_PRICE[key]
 
 
 def snapshot_for(*, account: dict, legal_entity: dict, contract_number: str | None = None, payment_terms_days: int) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import signal
 from collections import defaultdict
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing_site.errors import Conflict
@@ -141,7 +143,7 @@ def write_bills(
                 to_state=obj.status, message=_("Invoice run %(id)s") % {"id": run_id} if run_id else "",
             )
         )
-    AuditLog.objects.bulk_create(audit_rows, batch_size=1000)
+    _insert_audit(audit_rows)
     return result
 
 
@@ -163,7 +165,50 @@ def _create_invoices(docs: list[DocDraft], *, ctx, run_id, invoice_date, rebill_
                 run_id=run_id, rebill_of=rebill_of,
             )
         )
+    if connection.vendor == "postgresql" and objs:
+        return _copy_invoices(objs)
     return Invoice.objects.bulk_create(objs, batch_size=1000)
+
+
+INVOICE_COPY_FIELDS = (
+    "id", "account_id", "legal_entity_id", "currency", "payment_terms_days", "contract_id", "language", "status",
+    "invoice_date", "due_date", "target_date", "subtotal_amount", "tax_amount", "total_amount", "snapshot", "pdf",
+    "run_id", "rebill_of_id", "created_at",
+)
+
+
+def _copy_invoices(objs: list[Invoice]) -> list[Invoice]:
+    """Take ids from the sequence in one query, then COPY the rows (much faster than INSERT … VALUES)."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('invoicing_invoice', 'id')) FROM generate_series(1, %s)", [len(objs)])
+        ids = [row[0] for row in cursor.fetchall()]
+        with cursor.cursor.copy(f"COPY invoicing_invoice ({', '.join(INVOICE_COPY_FIELDS)}) FROM STDIN") as copy:
+            for pk, obj in zip(ids, objs, strict=True):
+                obj.pk, obj.created_at = pk, now
+                copy.write_row((
+                    pk, obj.account_id, obj.legal_entity_id, obj.currency, obj.payment_terms_days, obj.contract_id,
+                    obj.language, obj.status, obj.invoice_date, obj.due_date, obj.target_date, obj.subtotal_amount,
+                    obj.tax_amount, obj.total_amount, json.dumps(obj.snapshot), "", obj.run_id, obj.rebill_of_id, now,
+                ))
+    for obj in objs:
+        obj._state.adding, obj._state.db = False, "default"
+    return objs
+
+
+AUDIT_COPY_FIELDS = ("at", "actor_id", "actor_label", "object_type", "object_id", "object_repr", "action", "from_state",
+                     "to_state", "message", "data")
+
+
+def _insert_audit(rows: list[AuditLog]) -> None:
+    if connection.vendor != "postgresql":
+        AuditLog.objects.bulk_create(rows, batch_size=1000)
+        return
+    now = timezone.now()
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY billing_site_auditlog ({', '.join(AUDIT_COPY_FIELDS)}) FROM STDIN") as copy:
+        for r in rows:
+            copy.write_row((now, r.actor_id, r.actor_label, r.object_type, r.object_id, r.object_repr, r.action, r.from_state,
+                            r.to_state, r.message, json.dumps(r.data or {})))
 
 
 def _create_credit_notes(docs: list[DocDraft], *, ctx, run_id, actor) -> list[CreditNote]:

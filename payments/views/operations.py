@@ -126,7 +126,7 @@ def bank(request):
                 messages.warning(request, _("This file was already imported on %(date)s: nothing new was created.") % {
                     "date": statement.imported_at.date()})
             return redirect("payments:bank-statement", pk=statement.pk)
-    imports = Paginator(StatementImport.objects.annotate(
+    imports = Paginator(StatementImport.objects.order_by("-id").annotate(
         review=Count("lines", filter=Q(lines__status__in=StatementLine.REVIEW))), 25).get_page(request.GET.get("page"))
     review = StatementLine.objects.filter(status__in=StatementLine.REVIEW).count()
     return render(request, "payments/bank.html", {"form": form, "page": imports, "review_count": review})

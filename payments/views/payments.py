@@ -10,6 +10,7 @@ from billing_site.audit import audit_history
 from billing_site.csv_export import csv_response
 from billing_site.errors import DomainError
 from billing_site.forms import form_add_domain_error
+from billing_site.money import round_money
 from billing_site.roles import role_required
 from customers.models import Account
 from invoicing.models import CreditNote, Invoice, InvoiceLine
@@ -227,6 +228,6 @@ def credit_note_view(request, pk: int):
     context = {
         "note": note, "allocations": Allocation.objects.filter(credit_note=note).select_related("invoice"),
         "refunds": note.refunds.all(), "open_invoices": selectors.open_invoices(account=note.account, currency=note.currency),
-        "refund_form": CreditRefundForm(initial={"amount": note.open_amount}),
+        "refund_form": CreditRefundForm(initial={"amount": round_money(note.open_amount, note.currency)}),
     }
     return render(request, "payments/credit_note.html", context)

@@ -23,6 +23,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -249,14 +250,16 @@ def quotes_expire_due(*, today: dt.date) -> int:
 def quote_clone(*, quote: Quote, actor, today: dt.date | None = None) -> Quote:
     """A new draft version of a quote with the same number, lines and snapshotted prices."""
     today = today or clock.today()
-    # Lock every version of the number so two clones at once take distinct version numbers.
-    versions = list(Quote.objects.select_for_update().filter(number=quote.number).order_by("version"))
-    source = next(q for q in versions if q.pk == quote.pk)
+    # Every clone of a number locks its first version, then reads the highest version in a new
+    # statement: under READ COMMITTED that statement sees a version another clone just committed.
+    source = Quote.objects.get(pk=quote.pk)
+    Quote.objects.select_for_update().filter(number=source.number).order_by("version").values_list("pk", flat=True).first()
+    last_version = Quote.objects.filter(number=source.number).aggregate(last=Max("version"))["last"]
     expiration = source.expiration_date
     if expiration < today:
         expiration = today + dt.timedelta(days=DEFAULT_VALIDITY_DAYS)
     clone = Quote.objects.create(
-        number=source.number, version=versions[-1].version + 1, cloned_from=source, account=source.account,
+        number=source.number, version=last_version + 1, cloned_from=source, account=source.account,
         price_book=source.price_book, legal_entity=source.legal_entity, currency=source.currency,
         start_date=source.start_date, term_months=source.term_months, expiration_date=expiration,
         payment_terms_days=source.payment_terms_days, quote_discount_percent=source.quote_discount_percent,

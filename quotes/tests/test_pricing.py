@@ -6,7 +6,14 @@ from fractions import Fraction
 
 import pytest
 
-from catalog.pricing import PriceSpec, PricingError, Tier, amount_for_piece, apply_discount, price_for_quantity
+from catalog.pricing import (
+    PriceSpec,
+    PricingError,
+    Tier,
+    amount_for_piece,
+    apply_discount,
+    price_for_quantity,
+)
 from quotes.pricing import NegativeNetPrice, TotalInput, line_term_months, price_line, quote_totals
 
 D = Decimal

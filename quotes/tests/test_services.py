@@ -10,7 +10,13 @@ from djmoney.money import Money
 from billing_site.audit import audit_history
 from billing_site.errors import Immutable, InvalidTransition, ValidationFailed
 from catalog.models import PriceBook, PriceBookEntry, Product
-from catalog.pricing import amount_for_piece, apply_discount, price_for_quantity, prorate_multiplier, tax_for_line
+from catalog.pricing import (
+    amount_for_piece,
+    apply_discount,
+    price_for_quantity,
+    prorate_multiplier,
+    tax_for_line,
+)
 from quotes import services
 from quotes.models import Quote, QuoteLine
 from quotes.services.lifecycle import NotAllowed

@@ -3,6 +3,7 @@
 import pytest
 
 from billing_site.roles import Role
+from catalog import demo
 from catalog.models import PriceBookEntry, Product
 from catalog.tests.factories import (
     BillingRuleFactory,
@@ -79,3 +80,24 @@ def test_finance_creates_a_tiered_product_fixes_a_tier_and_previews_a_prorated_p
     assert page.text_content("[data-testid=preview-total]").strip() == "€140.04"
     assert "quoted as one line the range is €140.00" in page.text_content("#preview-result")
     shot(page, "catalog-product-preview")
+
+
+def test_the_demo_catalog_lists_products_and_names_what_is_missing(page):
+    demo.seed()
+    make_user("b-sales", Role.SALES)
+    login(page, "b-sales", "pw-b-sales")
+    page.goto(page.base_url + "/catalog/?ready=no")
+    assert page.locator("#product-table tbody tr").count() == 1
+    page.click("text=Nonprofit plan")
+    assert "Priced in Standard USD (USD) — No active price in this book." in page.text_content("#readiness")
+    assert not page.is_visible("text=Add a price in Standard USD")  # sales reads, finance edits
+    page.goto(page.base_url + "/catalog/")
+    shot(page, "catalog-list")
+    page.click("text=Analytics seats (graduated)")
+    page.fill("#id_quantity", "15")
+    page.fill("#id_start", "2025-02-10")
+    page.fill("#id_end", "2025-07-01")
+    page.click("#preview-submit")
+    page.wait_for_selector("#preview-lines")
+    assert "51/90 = 0.566667" in page.locator("#preview-lines tbody tr").first.text_content()
+    shot(page, "catalog-demo-preview")

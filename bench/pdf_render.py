@@ -1,0 +1,70 @@
+"""Benchmark: render and store invoice PDFs (WeasyPrint) with W processes.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/recur_bench .venv/bin/python bench/pdf_render.py --count 200 --workers 2
+
+Uses posted invoices from bench/invoice_run.py (run it first). The timed part is what the worker
+does after posting: read the invoice and its lines, render the template from the snapshot in the
+account's language, write the PDF file and store its name.
+"""
+
+import argparse
+import multiprocessing as mp
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_site.settings")
+os.environ.setdefault("SECRET_KEY", "bench-only")
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("MEDIA_ROOT", "/tmp/recur-bench-media")
+
+
+def worker(ids):
+    import django
+
+    django.setup()
+    from invoicing.models import Invoice
+    from invoicing.services.delivery import document_render_pdf
+
+    for invoice in Invoice.objects.filter(pk__in=ids):
+        document_render_pdf(document=invoice)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    import django
+
+    django.setup()
+    from django.db import connections
+
+    from invoicing.models import Invoice
+
+    ids = list(Invoice.objects.filter(status="posted").order_by("-id").values_list("id", flat=True)[: args.count])
+    if len(ids) < args.count:
+        sys.exit("Not enough posted invoices: run bench/invoice_run.py first.")
+    Invoice.objects.filter(pk__in=ids).update(pdf="")
+    connections.close_all()
+    # Warm-up in the parent (fonts, templates) is not what a long-running worker pays per PDF.
+    worker(ids[:2])
+    connections.close_all()
+    parts = [ids[i :: args.workers] for i in range(args.workers)]
+    start = time.perf_counter()
+    procs = [mp.Process(target=worker, args=(part,)) for part in parts]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    elapsed = time.perf_counter() - start
+    stored = Invoice.objects.filter(pk__in=ids).exclude(pdf="").count()
+    print(f"{stored} PDFs rendered and stored in {elapsed:.1f} s with {args.workers} processes: {stored / elapsed:.1f} PDFs/s")
+
+
+if __name__ == "__main__":
+    mp.set_start_method("fork")
+    main()

@@ -1,0 +1,133 @@
+"""Admin: posted invoices and credit notes are read-only; drafts, runs and schedules are editable."""
+
+from django.contrib import admin
+
+from invoicing.models import (
+    CreditNote,
+    CreditNoteAllocation,
+    CreditNoteLine,
+    Invoice,
+    InvoiceLine,
+    InvoiceRun,
+    InvoiceRunChunk,
+    InvoiceRunError,
+    InvoiceSchedule,
+    NumberSeries,
+    UsageRecord,
+)
+
+
+class PostedReadOnly:
+    """Posted documents (and their lines) are frozen: no change, no delete, through the admin either."""
+
+    def _posted(self, obj) -> bool:
+        doc = getattr(obj, "invoice", None) if isinstance(obj, InvoiceLine) else getattr(obj, "credit_note", None) if isinstance(obj, CreditNoteLine) else obj
+        return doc is not None and getattr(doc, "status", "draft") != "draft"
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not (obj is not None and self._posted(obj))
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not (obj is not None and self._posted(obj))
+
+
+class InvoiceLineInline(PostedReadOnly, admin.TabularInline):
+    model = InvoiceLine
+    extra = 0
+    fields = ["position", "source", "description", "period_start", "period_end", "quantity", "unit_price", "factor_display",
+              "net_amount", "tax_amount", "total_amount"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(PostedReadOnly, admin.ModelAdmin):
+    list_display = ["__str__", "account", "status", "invoice_date", "due_date", "currency", "total_amount", "run"]
+    list_filter = ["status", "currency", "legal_entity"]
+    search_fields = ["number", "account__name", "account__number"]
+    readonly_fields = ["number", "sequence", "status", "subtotal_amount", "tax_amount", "total_amount", "snapshot", "posted_at",
+                       "posted_by", "sent_at", "cancelled_at", "run", "rebill_of", "pdf", "created_at"]
+    raw_id_fields = ["account", "contract"]
+    inlines = [InvoiceLineInline]
+
+
+class CreditNoteLineInline(InvoiceLineInline):
+    model = CreditNoteLine
+    fields = ["position", "source", "description", "invoice_line", "net_amount", "tax_amount", "total_amount"]
+    readonly_fields = fields
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(PostedReadOnly, admin.ModelAdmin):
+    list_display = ["__str__", "account", "kind", "status", "credit_date", "currency", "total_amount"]
+    list_filter = ["status", "kind", "currency"]
+    search_fields = ["number", "account__name"]
+    readonly_fields = ["number", "sequence", "status", "subtotal_amount", "tax_amount", "total_amount", "snapshot", "posted_at",
+                       "posted_by", "sent_at", "run", "pdf", "created_at", "created_by"]
+    raw_id_fields = ["account", "invoice"]
+    inlines = [CreditNoteLineInline]
+
+
+@admin.register(CreditNoteAllocation)
+class CreditNoteAllocationAdmin(admin.ModelAdmin):
+    list_display = ["credit_note", "invoice", "amount", "created_at"]
+    raw_id_fields = ["credit_note", "invoice"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ChunkInline(admin.TabularInline):
+    model = InvoiceRunChunk
+    extra = 0
+    fields = ["index", "status", "attempts", "position", "accounts_failed", "invoices_count", "lines_count", "error"]
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(InvoiceRun)
+class InvoiceRunAdmin(admin.ModelAdmin):
+    list_display = ["id", "target_date", "invoice_date", "status", "auto_post", "accounts_total", "invoices_count", "accounts_failed"]
+    list_filter = ["status", "auto_post"]
+    readonly_fields = ["status", "accounts_total", "chunks_total", "accounts_done", "accounts_failed", "invoices_count",
+                       "credit_notes_count", "lines_count", "totals", "started_at", "finished_at", "created_by", "schedule"]
+    inlines = [ChunkInline]
+
+
+@admin.register(InvoiceRunError)
+class InvoiceRunErrorAdmin(admin.ModelAdmin):
+    list_display = ["run", "account", "message", "created_at"]
+    raw_id_fields = ["run", "account"]
+
+
+@admin.register(InvoiceSchedule)
+class InvoiceScheduleAdmin(admin.ModelAdmin):
+    """Editable here too; the next run day is recomputed by `invoice_schedule_save` from the pages and API."""
+
+    list_display = ["name", "frequency", "auto_post", "active", "next_run_date", "last_run_date"]
+    list_filter = ["frequency", "active"]
+
+
+@admin.register(NumberSeries)
+class NumberSeriesAdmin(admin.ModelAdmin):
+    list_display = ["legal_entity", "document_type", "prefix", "next_number"]
+    readonly_fields = ["next_number"]
+
+
+@admin.register(UsageRecord)
+class UsageRecordAdmin(admin.ModelAdmin):
+    list_display = ["subscription", "account", "business_date", "quantity", "idempotency_key", "rated_entry", "source"]
+    search_fields = ["idempotency_key"]
+    raw_id_fields = ["subscription", "account", "rated_entry"]
+    readonly_fields = ["ingest_batch"]

@@ -1,0 +1,289 @@
+"""Invoicing API: invoices, credit notes, runs, schedules, usage, preview. Same services as the pages."""
+
+import datetime as dt
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from billing_site import clock
+from billing_site.api import IdempotentMixin, RecurViewSet
+from billing_site.errors import ValidationFailed
+from billing_site.roles import ALL, FINANCE_ADMIN
+from invoicing import selectors, services
+from invoicing.models import (
+    CreditNote,
+    CreditNoteLine,
+    Invoice,
+    InvoiceLine,
+    InvoiceRun,
+    InvoiceRunError,
+    InvoiceSchedule,
+)
+from invoicing.selectors import INVOICE_SORTS, InvoiceFilter
+from invoicing.services.delivery import document_pdf_bytes
+from invoicing.services.usage import MAX_RECORDS
+
+
+class InvoiceLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InvoiceLine
+        fields = ["id", "position", "source", "schedule_entry", "subscription", "description", "period_start", "period_end",
+                  "quantity", "unit_price", "factor_numerator", "factor_denominator", "factor_display", "net_amount",
+                  "tax_rate_percent", "tax_label", "tax_amount", "total_amount"]
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    lines = InvoiceLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Invoice
+        fields = ["id", "number", "status", "account", "legal_entity", "currency", "payment_terms_days", "contract",
+                  "invoice_date", "due_date", "target_date", "subtotal_amount", "tax_amount", "total_amount", "snapshot",
+                  "run", "rebill_of", "posted_at", "sent_at", "cancelled_at", "lines"]
+        read_only_fields = fields
+
+
+class CreditNoteLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CreditNoteLine
+        fields = ["id", "position", "source", "invoice_line", "schedule_entry", "description", "period_start", "period_end",
+                  "net_amount", "tax_rate_percent", "tax_amount", "total_amount"]
+
+
+class CreditNoteSerializer(serializers.ModelSerializer):
+    lines = CreditNoteLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = CreditNote
+        fields = ["id", "number", "status", "kind", "account", "invoice", "legal_entity", "currency", "credit_date", "reason",
+                  "subtotal_amount", "tax_amount", "total_amount", "posted_at", "lines"]
+        read_only_fields = fields
+
+
+class CreditNoteCreateSerializer(serializers.Serializer):
+    invoice = serializers.IntegerField()
+    reason = serializers.CharField(max_length=300)
+    lines = serializers.DictField(child=serializers.DecimalField(max_digits=18, decimal_places=6), required=False,
+                                  help_text="{invoice_line_id: net amount}; omit to credit everything left.")
+
+
+class AllocateSerializer(serializers.Serializer):
+    invoice = serializers.IntegerField()
+    amount = serializers.DecimalField(max_digits=18, decimal_places=6)
+
+
+class DateSerializer(serializers.Serializer):
+    today = serializers.DateField(required=False)
+
+
+class FiltersSerializer(serializers.Serializer):
+    account_ids = serializers.ListField(child=serializers.IntegerField(), required=False)
+    legal_entity_id = serializers.IntegerField(required=False)
+    currency = serializers.CharField(required=False)
+    billing_days = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=31), required=False)
+
+
+class InvoiceRunSerializer(serializers.ModelSerializer):
+    filters = FiltersSerializer(required=False)
+    progress = serializers.SerializerMethodField()
+    errors = serializers.SerializerMethodField()
+
+    class Meta:
+        model = InvoiceRun
+        fields = ["id", "status", "target_date", "invoice_date", "filters", "auto_post", "send_documents", "chunk_size",
+                  "schedule", "accounts_total", "chunks_total", "created_at", "started_at", "finished_at", "progress", "errors"]
+        read_only_fields = ["id", "status", "schedule", "accounts_total", "chunks_total", "created_at", "started_at", "finished_at"]
+
+    def get_progress(self, run) -> dict:
+        progress = selectors.run_progress(run)
+        return {k: progress[k] for k in ("percent", "accounts_total", "accounts_done", "accounts_failed", "invoices_count",
+                                         "credit_notes_count", "lines_count", "totals", "finished")}
+
+    def get_errors(self, run) -> list:
+        return [{"account": e.account_id, "reason": e.message} for e in InvoiceRunError.objects.filter(run=run)[:1000]]
+
+
+class InvoiceScheduleSerializer(serializers.ModelSerializer):
+    filters = FiltersSerializer(required=False)
+
+    class Meta:
+        model = InvoiceSchedule
+        fields = ["id", "name", "frequency", "run_date", "weekday", "day_of_month", "target_offset_days", "invoice_offset_days",
+                  "auto_post", "filters", "active", "next_run_date", "last_run_date"]
+        read_only_fields = ["id", "next_run_date", "last_run_date"]
+
+
+class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):
+    """Invoices (read); actions: post, cancel-and-rebill, pdf. Posted invoices are never changed or deleted."""
+
+    queryset = Invoice.objects.select_related("account").prefetch_related("lines")
+    serializer_class = InvoiceSerializer
+    filterset_class = InvoiceFilter
+    ordering_fields = list(INVOICE_SORTS.values())
+    read_roles = ALL
+    write_roles = FINANCE_ADMIN
+
+    @action(detail=True, methods=["post"])
+    def post(self, request, pk=None, *args, **kwargs):
+        invoice = services.invoice_post(invoice=get_object_or_404(Invoice, pk=pk), actor=request.user, today=clock.today())
+        return Response(InvoiceSerializer(invoice).data)
+
+    @action(detail=True, methods=["post"], url_path="cancel-and-rebill")
+    def cancel_and_rebill(self, request, pk=None, *args, **kwargs):
+        note, new = services.invoice_cancel_and_rebill(invoice=get_object_or_404(Invoice, pk=pk), actor=request.user,
+                                                       today=clock.today(), reason=str(request.data.get("reason", "")))
+        return Response({"credit_note": CreditNoteSerializer(note).data if note else None,
+                         "invoices": InvoiceSerializer(new, many=True).data}, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["get"])
+    def pdf(self, request, pk=None, *args, **kwargs):
+        invoice = get_object_or_404(Invoice, pk=pk)
+        content = invoice.pdf.read() if invoice.pdf else document_pdf_bytes(invoice)
+        return HttpResponse(content, content_type="application/pdf")
+
+
+class CreditNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):
+    """Credit notes: create (full or chosen line amounts) as a draft, post, allocate to an open invoice."""
+
+    queryset = CreditNote.objects.prefetch_related("lines")
+    serializer_class = CreditNoteSerializer
+    filterset_fields = ["status", "account", "invoice", "kind"]
+    read_roles = ALL
+    write_roles = FINANCE_ADMIN
+
+    def get_serializer_class(self):
+        return CreditNoteCreateSerializer if self.action == "create" else CreditNoteSerializer
+
+    def create(self, request, *args, **kwargs):
+        data = CreditNoteCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        invoice = get_object_or_404(Invoice, pk=data.validated_data["invoice"])
+        note = services.credit_note_create(invoice=invoice, lines=data.validated_data.get("lines"),
+                                           reason=data.validated_data["reason"], actor=request.user)
+        return Response(CreditNoteSerializer(note).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post"])
+    def post(self, request, pk=None, *args, **kwargs):
+        note = services.credit_note_post(credit_note=get_object_or_404(CreditNote, pk=pk), actor=request.user, today=clock.today())
+        return Response(CreditNoteSerializer(note).data)
+
+    @action(detail=True, methods=["post"], serializer_class=AllocateSerializer)
+    def allocate(self, request, pk=None, *args, **kwargs):
+        note = get_object_or_404(CreditNote, pk=pk)
+        data = AllocateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        allocation = services.credit_note_allocate(credit_note=note, invoice=get_object_or_404(Invoice, pk=data.validated_data["invoice"]),
+                                                   amount=data.validated_data["amount"], actor=request.user)
+        return Response({"id": allocation.pk, "invoice": allocation.invoice_id, "amount": str(allocation.amount)}, status=status.HTTP_201_CREATED)
+
+
+class InvoiceRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):
+    """Invoice runs: create (starts it on the workers), read progress and per-account errors, cancel, resume."""
+
+    queryset = InvoiceRun.objects.all()
+    serializer_class = InvoiceRunSerializer
+    filterset_fields = ["status", "target_date"]
+    read_roles = write_roles = FINANCE_ADMIN
+
+    def create(self, request, *args, **kwargs):
+        data = InvoiceRunSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        run = services.invoice_run_create(
+            actor=request.user, target_date=v["target_date"], invoice_date=v.get("invoice_date"), filters=v.get("filters"),
+            auto_post=v.get("auto_post", False), send_documents=v.get("send_documents", True), chunk_size=v.get("chunk_size", 500),
+        )
+        return Response(InvoiceRunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None, *args, **kwargs):
+        run = services.invoice_run_cancel(run=get_object_or_404(InvoiceRun, pk=pk), actor=request.user)
+        return Response(InvoiceRunSerializer(run).data)
+
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None, *args, **kwargs):
+        run = get_object_or_404(InvoiceRun, pk=pk)
+        indexes = services.invoice_run_resume(run=run, actor=request.user)
+        return Response({"resumed_chunks": indexes})
+
+
+class InvoiceScheduleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):
+    """Invoice schedules: once, daily, weekly or monthly; the beat job starts the due ones."""
+
+    queryset = InvoiceSchedule.objects.all()
+    serializer_class = InvoiceScheduleSerializer
+    read_roles = write_roles = FINANCE_ADMIN
+
+    def create(self, request, *args, **kwargs):
+        data = InvoiceScheduleSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        schedule = services.invoice_schedule_save(actor=request.user, data=dict(data.validated_data))
+        return Response(InvoiceScheduleSerializer(schedule).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, pk=None, partial=False, *args, **kwargs):
+        schedule = get_object_or_404(InvoiceSchedule, pk=pk)
+        data = InvoiceScheduleSerializer(schedule, data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        schedule = services.invoice_schedule_save(actor=request.user, data=dict(data.validated_data), schedule=schedule)
+        return Response(InvoiceScheduleSerializer(schedule).data)
+
+    def partial_update(self, request, pk=None, *args, **kwargs):
+        return self.update(request, pk=pk, partial=True)
+
+
+class UsageView(IdempotentMixin, APIView):
+    """POST up to 10,000 usage records: {"records": [{subscription | account+product, quantity, timestamp,
+    idempotency_key}]}. Duplicates are counted and ignored; bad records are listed with their index and reason."""
+
+    read_roles = write_roles = FINANCE_ADMIN
+
+    def post(self, request, *args, **kwargs):
+        records = request.data.get("records") if isinstance(request.data, dict) else request.data
+        if not isinstance(records, list):
+            raise ValidationFailed(fields={"records": ["Send a list of records."]})
+        if len(records) > MAX_RECORDS:
+            raise ValidationFailed(f"At most {MAX_RECORDS:,} records per call; this one has {len(records):,}. Split it into several calls.")
+        result = services.usage_ingest(records=records, actor=request.user, source="api", first_row=0)
+        return Response(result.as_dict(), status=status.HTTP_200_OK)
+
+
+class PreviewView(APIView):
+    """GET ?target_date=YYYY-MM-DD (&currency=&legal_entity_id=): what a run would bill; writes nothing."""
+
+    read_roles = write_roles = FINANCE_ADMIN
+
+    def get(self, request, *args, **kwargs):
+        try:
+            target = dt.date.fromisoformat(request.query_params.get("target_date", ""))
+        except ValueError:
+            raise ValidationFailed(fields={"target_date": ["Give a date as YYYY-MM-DD."]}) from None
+        filters = {k: request.query_params.get(k) for k in ("currency", "legal_entity_id") if request.query_params.get(k)}
+        result = selectors.invoice_preview(target_date=target, filters=filters)
+        documents = [
+            {"account": r["account_id"], "error": r["error"]} if r["doc"] is None else {
+                "account": r["account_id"], "type": "credit_note" if r["doc"].is_credit else "invoice", "currency": r["doc"].currency,
+                "subtotal": str(r["doc"].subtotal_amount), "tax": str(r["doc"].tax_amount), "total": str(r["doc"].total_amount),
+                "lines": [{"entry": ln.entry_id, "description": ln.description, "period_start": ln.period_start, "period_end": ln.period_end,
+                           "net": str(ln.net_amount), "tax": str(ln.tax_amount), "factor": ln.factor_display} for ln in r["doc"].lines],
+            }
+            for r in result["rows"]
+        ]
+        return Response({"accounts_total": result["accounts_total"], "accounts_shown": result["accounts_shown"], "documents": documents})
+
+
+def register(router) -> None:
+    router.register("invoices", InvoiceViewSet, basename="invoice")
+    router.register("credit-notes", CreditNoteViewSet, basename="credit-note")
+    router.register("invoice-runs", InvoiceRunViewSet, basename="invoice-run")
+    router.register("invoice-schedules", InvoiceScheduleViewSet, basename="invoice-schedule")
+
+
+urlpatterns = [
+    path("usage/", UsageView.as_view(), name="usage"),
+    path("invoice-preview/", PreviewView.as_view(), name="invoice-preview"),
+]
