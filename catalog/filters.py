@@ -15,8 +15,8 @@ class ProductFilter(django_filters.FilterSet):
 
     q = django_filters.CharFilter(method="search", label=_("Search"))
     family = django_filters.ModelChoiceFilter(queryset=ProductFamily.objects.all(), label=_("Family"))
-    charge_type = django_filters.ChoiceFilter(choices=Product.ChargeType.choices, label=_("Charge type"))
-    billing_type = django_filters.ChoiceFilter(choices=Product.BillingType.choices, label=_("Billing type"))
+    charge_type = django_filters.ChoiceFilter(choices=Product.ChargeType.choices, label=_("Charge type"), empty_label="—")
+    billing_type = django_filters.ChoiceFilter(choices=Product.BillingType.choices, label=_("Billing type"), empty_label="—")
     active = django_filters.BooleanFilter(label=_("Active"))
 
     class Meta:

@@ -1,5 +1,6 @@
 """Catalog pages: read by every role, changed by finance and admins only."""
 
+from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
@@ -95,13 +96,23 @@ def _preview_defaults(product: Product, books) -> dict:
     }
 
 
+def _preview_form(product: Product, *args, **kwargs) -> PreviewForm:
+    form = PreviewForm(*args, **kwargs)
+    # The billing day only matters under a billing-day rule; the end never for one-time products.
+    if product.billing_rule is None or product.billing_rule.period_boundary != BillingRule.Boundary.BILLING_DAY:
+        form.fields["billing_day"].widget = forms.HiddenInput()
+    if product.charge_type == Product.ChargeType.ONE_TIME:
+        form.fields["end"].widget = forms.HiddenInput()
+    return form
+
+
 def _preview(request, product: Product):
     """(form, preview or None) for the preview params in the query string."""
     entries = PriceBookEntry.objects.filter(product=product, active=True).select_related("price_book")
     books = PriceBook.objects.filter(pk__in=entries.values("price_book")).order_by("currency", "name")
     if "quantity" not in request.GET:
-        return PreviewForm(books=books, initial=_preview_defaults(product, list(books))), None
-    form = PreviewForm(request.GET, books=books)
+        return _preview_form(product, books=books, initial=_preview_defaults(product, list(books))), None
+    form = _preview_form(product, request.GET, books=books)
     if not form.is_valid():
         return form, None
     entry = selectors.entry_for(product=product, price_book=form.cleaned_data["book"])

@@ -98,6 +98,7 @@ class InvoiceRunSerializer(serializers.ModelSerializer):
         fields = ["id", "status", "target_date", "invoice_date", "filters", "auto_post", "send_documents", "chunk_size",
                   "schedule", "accounts_total", "chunks_total", "created_at", "started_at", "finished_at", "progress", "errors"]
         read_only_fields = ["id", "status", "schedule", "accounts_total", "chunks_total", "created_at", "started_at", "finished_at"]
+        extra_kwargs = {"invoice_date": {"required": False}}
 
     def get_progress(self, run) -> dict:
         progress = selectors.run_progress(run)

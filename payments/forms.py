@@ -81,5 +81,5 @@ class ReportForm(forms.Form):
 
 
 class StatementPeriodForm(forms.Form):
-    start = forms.DateField(label=_("From"), required=False, widget=DateInput)
-    end = forms.DateField(label=_("To"), required=False, widget=DateInput)
+    start = forms.DateField(label=_("Start date"), required=False, widget=DateInput)
+    end = forms.DateField(label=_("End date"), required=False, widget=DateInput)

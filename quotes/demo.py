@@ -22,7 +22,7 @@ QUOTES = [
     ("Support upsell", "Transports Lefèvre", "EUR", [("SVC-SUPPORT", "1", "5")], "approved"),
     ("Kiosks for the new stores", "Clinique Saint-Roch", "EUR", [("HW-KIOSK", "3", None), ("SVC-TRAINING", "2", None)], "presented"),
     ("Starter for the new office", "Vignobles Castel", "EUR", [("PLAN-STARTER", "1", None)], "accepted"),
-    ("Northwind expansion", "Northwind Traders", "USD", [("PLAN-GROWTH", "40", "12"), ("SVC-ONBOARD", "1", None)], "in_review"),
+    ("Northwind expansion", "Northwind Traders", "USD", [("PLAN-GROWTH", "40", "18"), ("SVC-ONBOARD", "1", None)], "in_review"),
     ("Analytics seats", "Blue Ridge Analytics", "USD", [("SEAT-ANALYTICS", "30", None)], "draft"),
 ]
 

@@ -23,9 +23,14 @@ def moneyfmt(amount, currency="EUR"):
 
 @register.filter
 def numfmt(value, places=None):
+    """A quantity or unit price per locale, keeping every significant decimal (up to six)."""
     if value is None or value == "":
         return ""
-    return money.format_number(value, translation.get_language(), None if places in (None, "") else int(places))
+    if places in (None, ""):
+        value = money.round_unit(value).normalize()
+        exponent = value.as_tuple().exponent
+        places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return money.format_number(value, translation.get_language(), int(places))
 
 
 @register.filter

@@ -12,7 +12,7 @@ from billing_site.audit import audit_record
 from billing_site.errors import Immutable, ValidationFailed
 from billing_site.money import round_money, to_decimal
 from catalog.models import PriceBook, Product
-from catalog.pricing import PricingError, tax_for_line
+from catalog.pricing import DEFAULT_TERM_MONTHS, PricingError, tax_for_line
 from catalog.selectors import entry_for, product_missing, tax_rate_for
 from customers.models import Account
 from quotes import pricing
@@ -248,7 +248,7 @@ def _price(line: QuoteLine, quote: Quote) -> None:
         raise ValidationFailed(fields={"quantity": [str(exc.message)]}) from exc
     line.list_unit_price = result.list_unit_price
     line.net_unit_price = result.net_unit_price
-    line.price_term_months = snap.get("default_term_months") or pricing.DEFAULT_TERM_MONTHS
+    line.price_term_months = snap.get("default_term_months") or DEFAULT_TERM_MONTHS
     line.prorate_numerator = result.multiplier.numerator
     line.prorate_denominator = result.multiplier.denominator
     line.line_total = result.line_total
