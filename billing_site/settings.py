@@ -153,6 +153,9 @@ STORAGES = {
 # Contracts: renewal quotes (or auto-renewals) are made this many days before a contract ends.
 RENEWAL_NOTICE_DAYS = env.int("RENEWAL_NOTICE_DAYS", default=60)
 
+# Payments: a transiently declined charge is tried again this many days after the first decline.
+PAYMENT_RETRY_DAYS = [int(d) for d in env.list("PAYMENT_RETRY_DAYS", default=["3", "5", "7"])]
+
 # Money
 CURRENCIES = ("EUR", "USD", "GBP", "CHF", "JPY", "KWD")
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="EUR")

@@ -65,3 +65,20 @@ def test_format_money_per_locale(language, amount, currency, expected):
 def test_format_money_uses_active_language():
     with translation.override("fr"):
         assert money.format_money(Decimal("1234.56"), "EUR") == "1\u202f234,56\u00a0€"
+
+
+@pytest.mark.parametrize(
+    ("language", "value", "places", "expected"),
+    [
+        ("en", "0.002500", None, "0.0025"),
+        ("en", "1234.5", None, "1,234.5"),
+        ("en", "12.000000", None, "12"),
+        ("en", "2.5", 2, "2.50"),
+        ("fr", "1234.0025", None, "1\u202f234,0025"),
+    ],
+)
+def test_numfmt_keeps_significant_decimals(language, value, places, expected):
+    from billing_site.templatetags.recur import numfmt
+
+    with translation.override(language):
+        assert numfmt(Decimal(value), places) == expected
