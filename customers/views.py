@@ -55,7 +55,7 @@ def account_export(request):
     rows = (
         [
             a.number, a.name, a.legal_name, a.status, a.country, a.city, a.currency, a.language, a.tax_id,
-            a.tax_exempt, a.payment_terms_days, a.billing_day, a.credit_limit_amount.normalize(), a.credit_hold,
+            a.tax_exempt, a.payment_terms_days, a.billing_day, f"{a.credit_limit_amount.normalize():f}", a.credit_hold,
             ", ".join(a.billing_email_list), a.sales_owner.get_username() if a.sales_owner else "",
         ]
         for a in qs.iterator(chunk_size=500)

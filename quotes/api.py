@@ -8,6 +8,7 @@ from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -301,12 +302,43 @@ class QuoteRejectApprovalView(_QuoteApprovalView):
         return services.quote_reject_approval(quote=quote, actor=actor, comment=comment)
 
 
+class CreditWarningSerializer(serializers.Serializer):
+    level = serializers.CharField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class CreditSummarySerializer(serializers.Serializer):
+    """The credit picture (amounts as strings in the account's currency)."""
+
+    account = serializers.IntegerField()
+    currency = serializers.CharField()
+    open_balance = serializers.CharField()
+    overdue_amount = serializers.CharField()
+    oldest_overdue_days = serializers.IntegerField(allow_null=True)
+    aging = serializers.DictField(child=serializers.CharField(), help_text="current, d1_30, d31_60, d61_90, d90_plus")
+    credit_sales_90 = serializers.CharField()
+    dso_90 = serializers.CharField(allow_null=True)
+    credit_limit = serializers.CharField(allow_null=True)
+    quote_amount = serializers.CharField()
+    remaining_after_quote = serializers.CharField(allow_null=True)
+    over_limit = serializers.BooleanField()
+    unapplied_credits = serializers.CharField()
+    credit_hold = serializers.BooleanField()
+    warnings = CreditWarningSerializer(many=True)
+
+
 class AccountCreditSummaryView(APIView):
     """An account's credit picture: open balance, overdue, aging, DSO, limit, unapplied credits, hold.
     With `?quote=<id>`, what remains after that quote's total with tax."""
 
     read_roles = write_roles = ALL
+    serializer_class = CreditSummarySerializer
 
+    @extend_schema(
+        responses=CreditSummarySerializer,
+        parameters=[OpenApiParameter("quote", int, description="A quote of this account: what remains after it.")],
+    )
     def get(self, request, *args, pk=None, **kwargs):
         account = get_object_or_404(Account, pk=pk)
         quote = None

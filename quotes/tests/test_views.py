@@ -222,3 +222,15 @@ def test_dashboard_cards(quote, cat, sales_user, finance_user):
     finance_cards = {c["title"]: c["value"] for c in dashboard_cards(user=finance_user, roles={Role.FINANCE})}
     assert sales_cards["My open quotes"] == 1
     assert finance_cards["Quotes awaiting approval"] == 1
+
+
+def test_the_admin_shows_quotes_read_only(client, admin_user, quote, cat, sales_user):
+    services.quote_line_add(quote=quote, actor=sales_user, product=cat["platform"], quantity="1")
+    client.force_login(admin_user)
+    response = client.get(reverse("admin:quotes_quote_change", args=[quote.pk]))
+    assert response.status_code == 200
+    assert response.context["has_change_permission"] is True
+    assert 'name="status"' not in response.content.decode()
+    assert client.get(reverse("admin:quotes_quote_add")).status_code == 403
+    assert client.post(reverse("admin:quotes_quote_delete", args=[quote.pk]), {"post": "yes"}).status_code == 403
+    assert Quote.objects.filter(pk=quote.pk).exists()

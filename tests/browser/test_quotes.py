@@ -138,4 +138,8 @@ def test_rep_quotes_an_overdue_account_finance_approves_rep_presents_and_wins(pa
     page.wait_for_load_state()
     quote.refresh_from_db()
     assert quote.status == Quote.Status.ACCEPTED
+    # The Contracts stage made the draft order with the quote's prices.
+    assert [p.net_unit_price for p in quote.order.products.order_by("id")] == [
+        line.net_unit_price for line in quote.lines.order_by("position")
+    ]
     shot(page, "quote-accepted")
