@@ -113,10 +113,19 @@ class InvoiceRunErrorAdmin(admin.ModelAdmin):
 
 @admin.register(InvoiceSchedule)
 class InvoiceScheduleAdmin(admin.ModelAdmin):
-    """Editable here too; the next run day is recomputed by `invoice_schedule_save` from the pages and API."""
+    """Editable here too; saving goes through `invoice_schedule_save`, which recomputes the next run day."""
 
     list_display = ["name", "frequency", "auto_post", "active", "next_run_date", "last_run_date"]
     list_filter = ["frequency", "active"]
+    readonly_fields = ["next_run_date", "last_run_date"]
+
+    def save_model(self, request, obj, form, change):
+        from invoicing.services import invoice_schedule_save
+        from invoicing.services.schedules import SCHEDULE_FIELDS
+
+        data = {f: getattr(obj, f) for f in SCHEDULE_FIELDS}
+        saved = invoice_schedule_save(actor=request.user, data=data, schedule=obj if change else None)
+        obj.pk, obj.next_run_date = saved.pk, saved.next_run_date
 
 
 @admin.register(NumberSeries)

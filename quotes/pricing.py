@@ -37,7 +37,7 @@ from fractions import Fraction
 from django.utils.translation import gettext as _
 
 from billing_site.money import ZERO, format_money, round_unit, sum_money, to_decimal
-from catalog.pricing import (
+from catalog.pricing import (  # noqa: F401 - spec_*_snapshot re-exported for quotes callers
     PriceSpec,
     PricingError,
     amount_for_piece,
@@ -45,6 +45,8 @@ from catalog.pricing import (
     periods_between,
     price_for_quantity,
     prorate_multiplier,
+    spec_from_snapshot,
+    spec_to_snapshot,
 )
 from catalog.pricing.exact import round_fraction_money
 
@@ -182,42 +184,6 @@ def quote_totals(*, lines: list[TotalInput], currency: str) -> QuoteTotals:
         arr=round_fraction_money(12 * monthly, currency),
         total_contract_value=sum_money([one_time, recurring], currency),
         tax_estimate=sum_money((x.tax_amount for x in lines), currency),
-    )
-
-
-def spec_to_snapshot(spec: PriceSpec) -> dict:
-    """The entry as quoted, as JSON (strings for every decimal)."""
-
-    def s(value):
-        return None if value is None else str(value)
-
-    return {
-        "model": spec.model,
-        "unit_price": s(spec.unit_price),
-        "tiers": [
-            {"lower": s(t.lower), "upper": s(t.upper), "unit_price": s(t.unit_price), "flat_fee": s(t.flat_fee)}
-            for t in spec.tiers
-        ],
-        "package_size": s(spec.package_size),
-        "free_units": s(spec.free_units),
-    }
-
-
-def spec_from_snapshot(snapshot: dict) -> PriceSpec:
-    from catalog.pricing import Tier
-
-    def d(value):
-        return None if value in (None, "") else Decimal(value)
-
-    return PriceSpec(
-        model=snapshot["model"],
-        unit_price=d(snapshot.get("unit_price")),
-        tiers=tuple(
-            Tier(d(t["lower"]), d(t.get("upper")), d(t["unit_price"]), d(t.get("flat_fee")) or ZERO)
-            for t in snapshot.get("tiers", [])
-        ),
-        package_size=d(snapshot.get("package_size")),
-        free_units=d(snapshot.get("free_units")) or ZERO,
     )
 
 

@@ -14,7 +14,16 @@ from .amounts import Breakdown, PieceAmount, amount_for_piece, periods_between, 
 from .discounts import apply_discount
 from .exact import PricingError, format_fraction, fraction_to_decimal
 from .periods import FREQUENCY_MONTHS, Boundary, Frequency, Period, add_months, billing_periods
-from .price import PriceModel, PriceSpec, Tier, price_for_quantity, validate_price_spec, validate_tiers
+from .price import (
+    PriceModel,
+    PriceSpec,
+    Tier,
+    price_for_quantity,
+    spec_from_snapshot,
+    spec_to_snapshot,
+    validate_price_spec,
+    validate_tiers,
+)
 from .proration import DEFAULT_TERM_MONTHS, DayCount, Factor, prorate_multiplier, proration_factor
 
 __all__ = [
@@ -42,6 +51,8 @@ __all__ = [
     "prorate_multiplier",
     "proration_factor",
     "service_amount",
+    "spec_from_snapshot",
+    "spec_to_snapshot",
     "tax_for_line",
     "validate_price_spec",
     "validate_tiers",

@@ -215,3 +215,38 @@ def _bands(tiers: tuple[Tier, ...], quantity: Decimal) -> list[tuple[Decimal, De
     return [
         (tier.lower - first, quantity if tier.upper is None else tier.upper - first, tier) for tier in tiers
     ]
+
+
+def spec_to_snapshot(spec: PriceSpec) -> dict:
+    """The entry as quoted, as JSON (strings for every decimal)."""
+
+    def s(value):
+        return None if value is None else str(value)
+
+    return {
+        "model": spec.model,
+        "unit_price": s(spec.unit_price),
+        "tiers": [
+            {"lower": s(t.lower), "upper": s(t.upper), "unit_price": s(t.unit_price), "flat_fee": s(t.flat_fee)}
+            for t in spec.tiers
+        ],
+        "package_size": s(spec.package_size),
+        "free_units": s(spec.free_units),
+    }
+
+
+def spec_from_snapshot(snapshot: dict) -> PriceSpec:
+    """Read back what `spec_to_snapshot` wrote (quotes, orders and subscriptions keep it)."""
+    def d(value):
+        return None if value in (None, "") else Decimal(value)
+
+    return PriceSpec(
+        model=snapshot["model"],
+        unit_price=d(snapshot.get("unit_price")),
+        tiers=tuple(
+            Tier(d(t["lower"]), d(t.get("upper")), d(t["unit_price"]), d(t.get("flat_fee")) or ZERO)
+            for t in snapshot.get("tiers", [])
+        ),
+        package_size=d(snapshot.get("package_size")),
+        free_units=d(snapshot.get("free_units")) or ZERO,
+    )

@@ -21,6 +21,7 @@ from catalog.pricing import (
     apply_discount,
     price_for_quantity,
     prorate_multiplier,
+    spec_to_snapshot,
 )
 from catalog.selectors import entry_for
 from contracts.models import Contract, Order, OrderProduct, RenewalPricing, Subscription
@@ -96,9 +97,8 @@ def product_price(
     except PricingError as exc:
         raise ValidationFailed(str(exc), fields={field: [str(exc)]}) from exc
     snapshot = {
-        "price_book": price_book.name, "entry": entry.pk, "pricing_model": entry.pricing_model,
-        "unit_price": str(entry.unit_price.amount) if entry.unit_price is not None else None,
-        "currency": currency, "discount_percent": str(discount_percent) if discount_percent is not None else None,
+        **spec_to_snapshot(entry.price_spec()),
+        "price_book": price_book.name, "entry": entry.pk, "currency": currency, "discount_percent": str(discount_percent) if discount_percent is not None else None,
     }
     return ProductPrice(list_unit_price=list_price, net_unit_price=net, snapshot=snapshot, entry=entry)
 

@@ -387,3 +387,14 @@ def test_accepting_a_presented_quote_creates_one_order_with_the_quoted_prices(ca
     assert (op.net_unit_price, op.total_amount) == (D("1050"), D("8400"))
     contract = services.order_activate(order=order, actor=None, today=date(2025, 3, 1))
     assert [str(e.amount) for e in contract.schedule.order_by("id")] == ["4200.000000", "4200.000000"]
+
+
+def test_an_order_made_by_finance_snapshots_the_entry_like_a_quote_does(catalog):
+    usage = catalog.product("storage-gb", price="0.10", charge_type="usage", frequency=1, billing_type="arrears")
+    order = draft_order(catalog=catalog, start=date(2025, 1, 1), term=1, products=[])
+    line = services.order_product_add(order=order, actor=None, product=usage, quantity=D("1"))
+    snapshot = line.pricing_snapshot
+    # The same keys quotes write, so invoicing rates usage with the model that was ordered.
+    assert (snapshot["model"], snapshot["unit_price"], snapshot["tiers"], snapshot["free_units"]) == (
+        "per_unit", "0.1", [], "0"
+    )
