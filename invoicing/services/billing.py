@@ -35,7 +35,8 @@ from billing_site.countries import country_name
 from billing_site.errors import DomainError
 from billing_site.money import round_money, round_unit, sum_money
 from catalog.models import LegalEntity, TaxRule
-from catalog.pricing import Factor, PriceSpec, PricingError, Tier, price_for_quantity, tax_for_line
+from catalog.pricing import Factor, PriceSpec, PricingError, price_for_quantity, tax_for_line
+from catalog.pricing import spec_from_snapshot as catalog_spec_from_snapshot
 from catalog.selectors import tax_rate_for
 from contracts.models import ScheduleEntry, Subscription
 from customers.models import Account, split_emails
@@ -244,19 +245,10 @@ def load_context(
 def spec_from_snapshot(snapshot: dict | None, unit_price) -> PriceSpec | str:
     """The subscription's pricing (the price book entry as quoted) as a PriceSpec, or why not."""
     snapshot = snapshot or {}
+    if not snapshot.get("model"):
+        return PriceSpec(model="per_unit", unit_price=unit_price)
     try:
-        if not snapshot.get("model"):
-            return PriceSpec(model="per_unit", unit_price=unit_price)
-        tiers = tuple(
-            Tier(t["lower"], t.get("upper"), t["unit_price"], t.get("flat_fee") or "0") for t in snapshot.get("tiers") or ()
-        )
-        return PriceSpec(
-            model=snapshot["model"],
-            unit_price=snapshot.get("unit_price"),
-            tiers=tiers,
-            package_size=snapshot.get("package_size"),
-            free_units=snapshot.get("free_units") or "0",
-        )
+        return catalog_spec_from_snapshot(snapshot)
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
         return _("The subscription's pricing cannot be read (%(error)s).") % {"error": exc}
 
