@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
@@ -242,11 +243,13 @@ def credit_note_post(*, credit_note: CreditNote, actor, today: dt.date | None = 
     """draft → posted: its own series' next number; applied to its invoice up to what is open."""
     today = today or clock.today()
     with transaction.atomic():
+        invoice_id = CreditNote.objects.values_list("invoice_id", flat=True).get(pk=credit_note.pk)
+        if invoice_id:
+            # Lock order shared with payments: the invoice first, then the credit note.
+            _open_invoice(invoice_id)  # a cancelled invoice cannot take a new credit
         note = CreditNote.objects.select_for_update().get(pk=credit_note.pk)
         if note.status != CreditNote.Status.DRAFT:
             raise InvalidTransition(_("Only a draft credit note can be posted; %(number)s is posted.") % {"number": note})
-        if note.invoice_id:
-            _open_invoice(note.invoice_id)  # a cancelled invoice cannot take a new credit
         note.credit_date = today
         note.snapshot = _snapshot(note)
         note.posted_at = clock.now()
@@ -277,17 +280,27 @@ def credit_note_discard(*, credit_note: CreditNote, actor) -> None:
         note.delete()
 
 
+# Payments, a later stage, also settles invoices and spends credit notes (allocations, refunds). It
+# registers here how much of an invoice or credit note its own rows use, so invoicing never applies
+# a credit beyond what is really open (DESIGN §2: dependencies point one way; later stages plug in).
+INVOICE_SETTLED_BY: list[Callable[[int], Decimal]] = []
+CREDIT_NOTE_USED_BY: list[Callable[[int], Decimal]] = []
+
+
 def invoice_open_credit_amount(invoice_id: int) -> Decimal:
-    """Invoice total less the credits already applied to it (payments are the payments stage's)."""
+    """What is still open on the invoice: total less credits applied and whatever later stages settled."""
     invoice = Invoice.objects.get(pk=invoice_id)
     applied = CreditNoteAllocation.objects.filter(invoice_id=invoice_id).aggregate(s=Sum("amount"))["s"] or ZERO
-    return invoice.total_amount - applied
+    settled = sum((settled_by(invoice_id) for settled_by in INVOICE_SETTLED_BY), ZERO)
+    return invoice.total_amount - applied - settled
 
 
 def credit_note_unallocated_amount(credit_note_id: int) -> Decimal:
+    """What is left of a posted credit note: total less what invoicing and later stages used."""
     note = CreditNote.objects.get(pk=credit_note_id)
     applied = CreditNoteAllocation.objects.filter(credit_note_id=credit_note_id).aggregate(s=Sum("amount"))["s"] or ZERO
-    return note.total_amount - applied
+    used = sum((used_by(credit_note_id) for used_by in CREDIT_NOTE_USED_BY), ZERO)
+    return note.total_amount - applied - used
 
 
 def _allocate(*, note, invoice_id, amount, actor) -> CreditNoteAllocation:
@@ -302,8 +315,9 @@ def _allocate(*, note, invoice_id, amount, actor) -> CreditNoteAllocation:
 def credit_note_allocate(*, credit_note: CreditNote, invoice: Invoice, amount, actor) -> CreditNoteAllocation:
     """Apply part of a posted credit note to an open invoice of the same account and currency."""
     with transaction.atomic():
-        note = CreditNote.objects.select_for_update().get(pk=credit_note.pk)
+        # Lock order shared with payments: the invoice first, then the credit note.
         target = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        note = CreditNote.objects.select_for_update().get(pk=credit_note.pk)
         if note.status != CreditNote.Status.POSTED:
             raise InvalidTransition(_("Post the credit note before applying it."))
         if target.status != Invoice.Status.POSTED:

@@ -112,3 +112,15 @@ def open_credit_notes(*, account, currency: str | None = None) -> QuerySet:
     if currency:
         qs = qs.filter(currency=currency)
     return credit_notes_with_balance(qs).filter(open_amount__gt=0).order_by("credit_date", "id")
+
+
+def invoice_settled_by_payments(invoice_id: int) -> Decimal:
+    """What payments' allocation rows (payments and credit notes applied here) cover of an invoice."""
+    return Allocation.objects.filter(invoice_id=invoice_id).aggregate(s=Sum("amount"))["s"] or ZERO
+
+
+def credit_note_used_by_payments(credit_note_id: int) -> Decimal:
+    """What payments' rows use of a credit note: allocations made here and refunds."""
+    allocated = Allocation.objects.filter(credit_note_id=credit_note_id).aggregate(s=Sum("amount"))["s"] or ZERO
+    refunded = Refund.objects.filter(credit_note_id=credit_note_id).aggregate(s=Sum("amount"))["s"] or ZERO
+    return allocated + refunded

@@ -1,8 +1,8 @@
 """Starting states for payments tests: accounts, a legal entity, and posted invoices / credit notes.
 
-The invoicing stage posts documents through its own services; until those exist for every test
-need, `posted_invoice` writes a draft with its lines and then flips it to posted with a number and
-dates, exactly the columns posting freezes (the PostgreSQL trigger allows draft → posted).
+Invoices are posted through invoicing's own `invoice_post`, and credit notes against an invoice
+through `credit_note_create` + `credit_note_post`. A credit note without an invoice (as a run issues
+for an amendment credit) is written as a draft and flipped to posted with the columns posting freezes.
 """
 
 import datetime as dt
@@ -11,7 +11,9 @@ from decimal import Decimal
 
 from catalog.models import LegalEntity
 from customers.tests.factories import AccountFactory
-from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine, LineSource
+from invoicing.models import CreditNote, CreditNoteLine, DocumentType, Invoice, InvoiceLine, LineSource, NumberSeries
+from invoicing.services.documents import credit_note_create, credit_note_post, invoice_post
+from invoicing.services.numbering import series_ensure
 
 _numbers = itertools.count(1)
 
@@ -29,29 +31,33 @@ def posted_invoice(account, lines, *, invoice_date: dt.date, due_date: dt.date |
                    number: str | None = None, language: str = "en") -> Invoice:
     """A posted invoice with one line per total in `lines` (amounts with tax, no tax split)."""
     currency = currency or account.currency
+    terms = (due_date - invoice_date).days if due_date else 30
+    entity = legal_entity()
     invoice = Invoice.objects.create(
-        account=account, legal_entity=legal_entity(), currency=currency, payment_terms_days=30, language=language,
+        account=account, legal_entity=entity, currency=currency, payment_terms_days=terms, language=language,
     )
-    total = Decimal("0")
     for position, amount in enumerate(lines, start=1):
         amount = Decimal(amount)
         InvoiceLine.objects.create(
             invoice=invoice, position=position, source=LineSource.ONE_TIME, description=f"Line {position}",
             quantity=Decimal("1"), unit_price=amount, net_amount=amount, total_amount=amount,
         )
-        total += amount
-    seq = next(_numbers)
-    Invoice.objects.filter(pk=invoice.pk).update(
-        status=Invoice.Status.POSTED, number=number or f"INV-{seq:06d}", sequence=seq, invoice_date=invoice_date,
-        due_date=due_date or invoice_date + dt.timedelta(days=30), subtotal_amount=total, total_amount=total,
-    )
-    invoice.refresh_from_db()
+    series = series_ensure(legal_entity_id=entity.pk, document_type=DocumentType.INVOICE)
+    if number:
+        # A test that needs a given number (bank references) moves the series to it first.
+        NumberSeries.objects.filter(pk=series.pk).update(next_number=int(number.removeprefix(series.prefix)))
+    invoice = invoice_post(invoice=invoice, actor=None, today=invoice_date, invoice_date=invoice_date)
+    assert number is None or invoice.number == number
     return invoice
 
 
 def posted_credit_note(account, amount, *, credit_date: dt.date, invoice: Invoice | None = None,
                        kind: str = CreditNote.Kind.AMENDMENT) -> CreditNote:
     amount = Decimal(amount)
+    if invoice is not None:
+        line = invoice.lines.order_by("position").first()
+        draft = credit_note_create(invoice=invoice, lines={line.pk: amount}, reason="Amendment credit", actor=None)
+        return credit_note_post(credit_note=draft, actor=None, today=credit_date)
     note = CreditNote.objects.create(
         account=account, legal_entity=legal_entity(), currency=account.currency, invoice=invoice, kind=kind,
         reason="Amendment credit",

@@ -183,3 +183,40 @@ def test_refund_only_from_the_unapplied_amount():
     services.payment_refund(payment=payment, amount=D("40.00"), today=TODAY, reason="Overpaid")
     assert figures(payment) == (D("60.00"), D("40.00"), D("0.00"))
     assert invoice_balance(invoice) == D("0.00")
+
+
+def test_a_credit_note_on_a_paid_invoice_stays_open_credit():
+    """Invoicing applies a posted credit note to its invoice only up to what payments left open."""
+    account = AccountFactory()
+    invoice = posted_invoice(account, ["100.00"], invoice_date=dt.date(2026, 2, 1))
+    services.payment_allocate(payment=pay(account, "100.00"), invoice=invoice, amount=D("100.00"), today=TODAY)
+    note = posted_credit_note(account, "10.00", credit_date=dt.date(2026, 2, 10), invoice=invoice)
+    assert (invoice_balance(invoice), invoice_payment_status(invoice)) == (D("0.00"), PaymentStatus.PAID)
+    assert credit_note_balance(note) == D("10.00")
+
+
+def test_a_credit_note_on_a_partly_paid_invoice_is_applied_up_to_the_open_balance():
+    account = AccountFactory()
+    invoice = posted_invoice(account, ["100.00"], invoice_date=dt.date(2026, 2, 1))
+    services.payment_allocate(payment=pay(account, "95.00"), invoice=invoice, amount=D("95.00"), today=TODAY)
+    note = posted_credit_note(account, "10.00", credit_date=dt.date(2026, 2, 10), invoice=invoice)
+    assert (invoice_balance(invoice), credit_note_balance(note)) == (D("0.00"), D("5.00"))
+
+
+def test_a_credit_note_spent_in_payments_cannot_be_applied_again_in_invoicing():
+    from invoicing.services.documents import credit_note_allocate as invoicing_allocate
+
+    account = AccountFactory()
+    first = posted_invoice(account, ["100.00"], invoice_date=dt.date(2026, 2, 1))
+    second = posted_invoice(account, ["50.00"], invoice_date=dt.date(2026, 2, 2))
+    note = posted_credit_note(account, "30.00", credit_date=dt.date(2026, 2, 10))
+    services.credit_note_allocate(credit_note=note, invoice=first, amount=D("30.00"), today=TODAY)
+    with pytest.raises(ValidationFailed) as exc:
+        invoicing_allocate(credit_note=note, invoice=second, amount=D("1.00"), actor=None)
+    assert exc.value.fields == {"amount": ["Only €0.00 of this credit note is left to apply."]}
+    services.payment_allocate(payment=pay(account, "45.00"), invoice=second, amount=D("45.00"), today=TODAY)
+    other = posted_credit_note(account, "20.00", credit_date=dt.date(2026, 2, 11))
+    with pytest.raises(ValidationFailed) as exc:
+        invoicing_allocate(credit_note=other, invoice=second, amount=D("6.00"), actor=None)
+    assert exc.value.fields == {"amount": ["The invoice has only €5.00 open."]}
+    assert (invoice_balance(first), invoice_balance(second), credit_note_balance(other)) == (D("70.00"), D("5.00"), D("20.00"))
