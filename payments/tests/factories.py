@@ -11,7 +11,15 @@ from decimal import Decimal
 
 from catalog.models import LegalEntity
 from customers.tests.factories import AccountFactory
-from invoicing.models import CreditNote, CreditNoteLine, DocumentType, Invoice, InvoiceLine, LineSource, NumberSeries
+from invoicing.models import (
+    CreditNote,
+    CreditNoteLine,
+    DocumentType,
+    Invoice,
+    InvoiceLine,
+    LineSource,
+    NumberSeries,
+)
 from invoicing.services.documents import credit_note_create, credit_note_post, invoice_post
 from invoicing.services.numbering import series_ensure
 
