@@ -1,11 +1,22 @@
 """Shared fixtures: one user per role, logged-in clients, API clients."""
 
+import os
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
+from billing_site.celery import app as celery_app
 from billing_site.roles import Role, roles_sync_permissions
+
+# Tasks that tests enqueue (PDFs, emails, run chunks) must not reach a real broker, where a running
+# worker would execute them against another database. Celery lets CELERY_BROKER_URL in the
+# environment override any configured broker, so it is taken out here and kept for the one test
+# that starts a real worker on Redis; everything else goes to an in-memory transport.
+REDIS_BROKER_URL = os.environ.pop("CELERY_BROKER_URL", "")
+celery_app.conf.broker_url = "memory://"
+celery_app.conf.broker_transport_options = {}
 
 
 def make_user(username: str, role: Role | None):

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
+from conftest import REDIS_BROKER_URL
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -52,11 +54,11 @@ def test_worker_completes_a_task_on_the_embedded_filesystem_broker(tmp_path, mon
 
 
 @pytest.mark.skipif(
-    not os.environ.get("CELERY_BROKER_URL", "").startswith("redis://"),
+    not REDIS_BROKER_URL.startswith("redis://"),
     reason="CELERY_BROKER_URL does not point at Redis (CI sets it); the embedded broker is tested above",
 )
 def test_worker_completes_a_task_on_redis():
-    url = os.environ["CELERY_BROKER_URL"]
-    env = {**os.environ, "DEBUG": "1", "CELERY_RESULT_BACKEND": url}
+    url = REDIS_BROKER_URL
+    env = {**os.environ, "DEBUG": "1", "CELERY_BROKER_URL": url, "CELERY_RESULT_BACKEND": url}
     app = Celery("probe", broker=url, backend=url)
     assert run_worker_and_ping(env, app) == "hello-from-test"

@@ -6,13 +6,13 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from billing_site import clock
 from billing_site.audit import audit_record
 from billing_site.money import format_money
+from billing_site.pdf import render_pdf
 from customers.models import Contact
 from invoicing.models import CreditNote, Invoice
 
@@ -37,30 +37,10 @@ def _document_context(document) -> dict:
     }
 
 
-_FONT_CONFIG = None
-
-
-def _font_config():
-    """One FontConfiguration per worker process: building it is a third of a render's time."""
-    global _FONT_CONFIG
-    if _FONT_CONFIG is None:
-        from weasyprint.text.fonts import FontConfiguration
-
-        _FONT_CONFIG = FontConfiguration()
-    return _FONT_CONFIG
-
-
 def document_pdf_bytes(document) -> bytes:
-    """The PDF of a posted invoice or credit note, in the account's language, from its snapshot.
-
-    Like `billing_site.pdf.render_pdf`, plus a font configuration kept for the life of the worker
-    (it is the one difference; see the report for the kernel change it suggests)."""
-    from weasyprint import HTML
-
+    """The PDF of a posted invoice or credit note, in the account's language, from its snapshot."""
     language = document.language or "en"
-    with translation.override(language):
-        html = render_to_string("invoicing/pdf/document.html", {**_document_context(document), "LANGUAGE_CODE": language})
-    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf(font_config=_font_config())
+    return render_pdf(template="invoicing/pdf/document.html", context=_document_context(document), language=language)
 
 
 def document_render_pdf(*, document) -> None:

@@ -1,6 +1,7 @@
 """Finance builds a tiered product, fixes a tier gap, sees it become ready and previews a prorated price."""
 
 import pytest
+from playwright.sync_api import expect
 
 from billing_site.roles import Role
 from catalog import demo
@@ -44,7 +45,7 @@ def test_finance_creates_a_tiered_product_fixes_a_tier_and_previews_a_prorated_p
 
     page.click("text=Add a price in Standard EUR")
     page.select_option("#id_pricing_model", "tiered")
-    assert page.is_hidden("#field-unit_price")  # only the fields the model uses
+    expect(page.locator("#field-unit_price")).to_be_hidden()  # only the fields the model uses
     page.fill("#id_tiers-0-lower", "1")
     page.fill("#id_tiers-0-upper", "11")
     page.fill("#id_tiers-0-unit_price", "10")
