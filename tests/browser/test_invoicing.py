@@ -13,8 +13,8 @@ from tests.browser.conftest import login, shot
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_run_drafts_then_post_an_invoice(page, settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = True  # the run's tasks execute in the web process
+def test_run_drafts_then_post_an_invoice(page, celery_eager):
+    # celery_eager: the run's tasks execute in the web process, as a worker would run them.
     catalog = make_catalog()
     product = catalog.product("saas-seat", price="1440.00", frequency=1)
     account = AccountFactory(name="Maison Verte")

@@ -17,15 +17,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def _eager_worker(settings, tmp_path):
+def _eager_worker(celery_eager):
     """The live server renders the PDF in-process, as the worker would, into a temporary media folder."""
-    from billing_site.celery import app
-
-    settings.MEDIA_ROOT = tmp_path / "media"
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
 
 
 def post_overdue_invoice(*, account, legal_entity, days_ago: int):
