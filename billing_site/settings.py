@@ -227,6 +227,26 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "AccountStatusEnum": "billing_site.schema_enums.AccountStatus",
+        "QuoteStatusEnum": "billing_site.schema_enums.QuoteStatus",
+        "OrderTypeEnum": "billing_site.schema_enums.OrderType",
+        "OrderStatusEnum": "billing_site.schema_enums.OrderStatus",
+        "AmendmentTypeEnum": "billing_site.schema_enums.AmendmentType",
+        "ContractStatusEnum": "billing_site.schema_enums.ContractStatus",
+        "SubscriptionStatusEnum": "billing_site.schema_enums.SubscriptionStatus",
+        "ScheduleEntryKindEnum": "billing_site.schema_enums.ScheduleEntryKind",
+        "ScheduleEntryStatusEnum": "billing_site.schema_enums.ScheduleEntryStatus",
+        "InvoiceStatusEnum": "billing_site.schema_enums.InvoiceStatus",
+        "LineSourceEnum": "billing_site.schema_enums.LineSource",
+        "CreditNoteKindEnum": "billing_site.schema_enums.CreditNoteKind",
+        "CreditNoteStatusEnum": "billing_site.schema_enums.CreditNoteStatus",
+        "InvoiceRunStatusEnum": "billing_site.schema_enums.InvoiceRunStatus",
+        "StatementLineStatusEnum": "billing_site.schema_enums.StatementLineStatus",
+        "PaymentRunStatusEnum": "billing_site.schema_enums.PaymentRunStatus",
+        "PaymentAttemptStatusEnum": "billing_site.schema_enums.PaymentAttemptStatus",
+        "PaymentSourceEnum": "billing_site.schema_enums.PaymentSource",
+    },
 }
 
 LOGGING = {

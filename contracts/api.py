@@ -1,5 +1,7 @@
 """Contracts API: orders and activation, contracts with subscriptions and schedules, amendments, renewals."""
 
+import datetime as dt
+
 from django.shortcuts import get_object_or_404
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -67,12 +69,12 @@ class ScheduleEntrySerializer(serializers.ModelSerializer):
                   "billed_at", "explanation"]
         read_only_fields = fields
 
-    def get_last_day(self, obj):
+    def get_last_day(self, obj) -> dt.date:
         from datetime import timedelta
 
         return obj.period_end - timedelta(days=1)
 
-    def get_explanation(self, obj):
+    def get_explanation(self, obj) -> str:
         return selectors.entry_explain(entry=obj)
 
 

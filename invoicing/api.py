@@ -5,6 +5,9 @@ import datetime as dt
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -237,6 +240,32 @@ class InvoiceScheduleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, R
         return self.update(request, pk=pk, partial=True)
 
 
+_USAGE_RECORDS = inline_serializer(
+    "UsageRecordInput",
+    {
+        "subscription": serializers.IntegerField(required=False, help_text="Or account + product."),
+        "account": serializers.IntegerField(required=False),
+        "product": serializers.CharField(required=False, help_text="Product id or SKU."),
+        "quantity": serializers.DecimalField(max_digits=18, decimal_places=6),
+        "timestamp": serializers.DateTimeField(),
+        "idempotency_key": serializers.CharField(),
+    },
+    many=True,
+)
+_USAGE_RESULT = inline_serializer(
+    "UsageIngestResult",
+    {
+        "imported": serializers.IntegerField(),
+        "duplicates": serializers.IntegerField(),
+        "errors": serializers.ListField(child=serializers.DictField(), help_text="Row number and reason per bad record."),
+    },
+)
+
+
+@extend_schema(
+    request=inline_serializer("UsageIngest", {"records": _USAGE_RECORDS}),
+    responses={200: _USAGE_RESULT},
+)
 class UsageView(IdempotentMixin, APIView):
     """POST up to 10,000 usage records: {"records": [{subscription | account+product, quantity, timestamp,
     idempotency_key}]}. Duplicates are counted and ignored; bad records are listed with their index and reason."""
@@ -246,13 +275,33 @@ class UsageView(IdempotentMixin, APIView):
     def post(self, request, *args, **kwargs):
         records = request.data.get("records") if isinstance(request.data, dict) else request.data
         if not isinstance(records, list):
-            raise ValidationFailed(fields={"records": ["Send a list of records."]})
+            raise ValidationFailed(fields={"records": [_("Send a list of records.")]})
         if len(records) > MAX_RECORDS:
-            raise ValidationFailed(f"At most {MAX_RECORDS:,} records per call; this one has {len(records):,}. Split it into several calls.")
+            raise ValidationFailed(
+                _("At most %(max)s records per call; this one has %(count)s. Split it into several calls.")
+                % {"max": f"{MAX_RECORDS:,}", "count": f"{len(records):,}"}
+            )
         result = services.usage_ingest(records=records, actor=request.user, source="api", first_row=0)
         return Response(result.as_dict(), status=status.HTTP_200_OK)
 
 
+@extend_schema(
+    parameters=[
+        OpenApiParameter("target_date", OpenApiTypes.DATE, required=True),
+        OpenApiParameter("currency", str),
+        OpenApiParameter("legal_entity_id", int),
+    ],
+    responses={
+        200: inline_serializer(
+            "InvoicePreview",
+            {
+                "accounts_total": serializers.IntegerField(),
+                "accounts_shown": serializers.IntegerField(),
+                "documents": serializers.ListField(child=serializers.DictField()),
+            },
+        )
+    },
+)
 class PreviewView(APIView):
     """GET ?target_date=YYYY-MM-DD (&currency=&legal_entity_id=): what a run would bill; writes nothing."""
 
@@ -262,7 +311,7 @@ class PreviewView(APIView):
         try:
             target = dt.date.fromisoformat(request.query_params.get("target_date", ""))
         except ValueError:
-            raise ValidationFailed(fields={"target_date": ["Give a date as YYYY-MM-DD."]}) from None
+            raise ValidationFailed(fields={"target_date": [_("Give a date as YYYY-MM-DD.")]}) from None
         filters = {k: request.query_params.get(k) for k in ("currency", "legal_entity_id") if request.query_params.get(k)}
         result = selectors.invoice_preview(target_date=target, filters=filters)
         documents = [
