@@ -26,6 +26,7 @@ from invoicing.models import (
     InvoiceRun,
     InvoiceRunError,
     InvoiceSchedule,
+    UsageRecord,
 )
 from invoicing.selectors import INVOICE_SORTS, InvoiceFilter
 from invoicing.services.delivery import document_pdf_bytes
@@ -255,9 +256,11 @@ _USAGE_RECORDS = inline_serializer(
 _USAGE_RESULT = inline_serializer(
     "UsageIngestResult",
     {
+        "received": serializers.IntegerField(),
         "imported": serializers.IntegerField(),
         "duplicates": serializers.IntegerField(),
-        "errors": serializers.ListField(child=serializers.DictField(), help_text="Row number and reason per bad record."),
+        "rejected": serializers.IntegerField(),
+        "errors": serializers.ListField(child=serializers.DictField(), help_text="{row, reason} per bad record."),
     },
 )
 
@@ -326,7 +329,31 @@ class PreviewView(APIView):
         return Response({"accounts_total": result["accounts_total"], "accounts_shown": result["accounts_shown"], "documents": documents})
 
 
+class UsageRecordSerializer(serializers.ModelSerializer):
+    rated = serializers.SerializerMethodField()
+
+    class Meta:
+        model = UsageRecord
+        fields = ["id", "subscription", "account", "quantity", "occurred_at", "business_date", "idempotency_key",
+                  "rated_entry", "rated", "source", "ingest_batch", "created_at"]
+        read_only_fields = fields
+
+    def get_rated(self, obj) -> bool:
+        return obj.rated_entry_id is not None
+
+
+class UsageRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):
+    """Usage records received (newest first); filter by `subscription`, `account`, `business_date`, `source`."""
+
+    queryset = UsageRecord.objects.order_by("-business_date", "-id")
+    serializer_class = UsageRecordSerializer
+    filterset_fields = ["subscription", "account", "business_date", "source", "ingest_batch"]
+    ordering_fields = ["business_date", "occurred_at", "created_at"]
+    read_roles = write_roles = FINANCE_ADMIN
+
+
 def register(router) -> None:
+    router.register("usage-records", UsageRecordViewSet, basename="usage-record")
     router.register("invoices", InvoiceViewSet, basename="invoice")
     router.register("credit-notes", CreditNoteViewSet, basename="credit-note")
     router.register("invoice-runs", InvoiceRunViewSet, basename="invoice-run")

@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:pk>/cancel-rebill/", views.invoice_cancel_rebill, name="cancel-rebill"),
     path("<int:pk>/credit/", views.invoice_credit, name="credit"),
     path("credit-notes/", views.credit_note_list, name="credit-notes"),
+    path("credit-notes/export.csv", views.credit_note_export, name="credit-notes-export"),
     path("credit-notes/<int:pk>/", views.credit_note_detail, name="credit-note-detail"),
     path("credit-notes/<int:pk>/pdf/", views.credit_note_pdf, name="credit-note-pdf"),
     path("credit-notes/<int:pk>/post/", views.credit_note_post, name="credit-note-post"),

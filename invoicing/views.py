@@ -178,6 +178,21 @@ def credit_note_list(request):
     return render(request, "invoicing/credit_note_list.html", {"page": page, "statuses": CreditNote.Status.choices})
 
 
+@role_required(ALL)
+def credit_note_export(request):
+    """The filtered credit note list as CSV."""
+    qs = selectors.credit_note_list(params=request.GET)
+    header = ["number", "status", "kind", "account_number", "account", "invoice", "legal_entity", "currency", "credit_date",
+              "subtotal", "tax", "total", "reason"]
+    rows = (
+        [n.number or "", n.status, n.kind, n.account.number, n.account.name, n.invoice.number if n.invoice_id else "",
+         n.legal_entity.name, n.currency, n.credit_date or "", n.subtotal_amount.quantize(_q(n)), n.tax_amount.quantize(_q(n)),
+         n.total_amount.quantize(_q(n)), n.reason]
+        for n in qs.select_related("account", "invoice", "legal_entity").iterator(chunk_size=500)
+    )
+    return csv_response("credit-notes.csv", header, rows)
+
+
 @role_required(ALL, write=FINANCE_ADMIN)
 def credit_note_detail(request, pk: int):
     note = get_object_or_404(CreditNote.objects.select_related("account", "invoice", "legal_entity"), pk=pk)

@@ -1,5 +1,6 @@
 """Pages and API: what finance and sales see and may do; exact messages; query counts."""
 
+import csv
 import datetime as dt
 import io
 from datetime import date
@@ -126,7 +127,12 @@ def test_api_usage_then_run_rates_the_period_total(finance_api, catalog):
     records.append({"subscription": sub.pk, "quantity": "1", "timestamp": "2025-01-03T09:00:00Z", "idempotency_key": "d3"})
     body = finance_api.post("/api/v1/usage/", {"records": records}, format="json").json()
     assert (body["imported"], body["duplicates"], body["rejected"]) == (3, 1, 0)
+    listing = finance_api.get("/api/v1/usage-records/", {"subscription": sub.pk}).json()
+    assert [(r["idempotency_key"], r["quantity"], r["business_date"], r["rated"]) for r in listing["results"]] == [
+        ("d5", "333.000000", "2025-01-05", False), ("d4", "333.000000", "2025-01-04", False), ("d3", "333.000000", "2025-01-03", False)
+    ]
     billed(date(2025, 2, 1))
+    assert {r["rated"] for r in finance_api.get("/api/v1/usage-records/").json()["results"]} == {True}
     line = Invoice.objects.get().lines.get()
     # 999 units × 0.015 = 14.985 → 14.99, rated once on the period's total.
     assert (line.source, line.quantity, line.net_amount, line.tax_amount) == ("usage", Decimal("999"), Decimal("14.99"), Decimal("3.00"))
@@ -172,3 +178,17 @@ def test_account_tab_and_dashboard_cards(finance_client, contract):
     assert 'id="account-invoices"' in page and "Draft invoice" in page
     home = finance_client.get(reverse("home")).content.decode()
     assert "Draft invoices to post" in home
+
+
+def test_credit_notes_export_as_csv(finance_client, contract):
+    billed()
+    invoice = Invoice.objects.get()
+    line = invoice.lines.get()
+    note = services.credit_note_create(invoice=invoice, lines={line.pk: "10.00"}, reason="Goodwill", actor=None)
+    services.credit_note_post(credit_note=note, actor=None, today=date(2025, 1, 20))
+    response = finance_client.get(reverse("invoicing:credit-notes-export"), {"status": "posted"})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert rows[0] == ["number", "status", "kind", "account_number", "account", "invoice", "legal_entity", "currency",
+                       "credit_date", "subtotal", "tax", "total", "reason"]
+    assert rows[1][:3] + rows[1][5:] == ["AV000001", "posted", "partial", invoice.number, invoice.legal_entity.name, "EUR",
+                                          "2025-01-20", "10.00", "2.00", "12.00", "Goodwill"]
