@@ -1,86 +1,193 @@
-"""Demo contracts: a few activated contracts on EUR demo accounts, one amended mid-period, one
-auto-renewing soon, one evergreen, and a draft order waiting for activation.
+"""Demo contracts: a year of business on the demo accounts, made through the contracts services.
 
-Idempotent: each demo order carries a marker in its notes; running again creates nothing twice.
-Skips quietly when the catalog has no priced recurring product yet.
+About thirty orders on EUR and USD accounts, started over the last twelve months and activated on
+their start day: monthly, quarterly and annual products, billed in advance or in arrears, usage,
+hardware and one-time set-up fees, 12/24/36-month terms, auto-renewing and evergreen contracts.
+One order stays a draft for finance to activate (the quotes demo's accepted quote leaves another).
+
+The amendments (an upsell in the middle of a billed period, a product added, a whole contract
+cancelled, +10 seats twenty days ago) change periods that invoicing has already billed, so they
+are not applied here: `amendment_events()` hands them to the invoicing demo, which replays the
+year day by day and applies each one on its own date, between the monthly invoice runs.
+
+Dates are relative to today's business date; amounts come from the demo catalog's prices.
+Idempotent: every demo order carries a marker in its notes; running again creates nothing twice.
+A database that already has contracts without the markers (an older demo) is left as it is.
 """
 
-from datetime import timedelta
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
 from decimal import Decimal
 
 from billing_site import clock
-from catalog.models import PriceBook, PriceBookEntry, Product
+from catalog.models import PriceBook, Product
 from catalog.pricing import add_months
 from contracts import services
-from contracts.models import AmendmentType, Contract, Order
+from contracts.models import AmendmentType, Contract, Order, Subscription
 from contracts.services import AmendmentRequest
 from customers.models import Account
 
-MARK = "demo:contracts:"
+MARK = "demo:history:"
+
+# Contracts of the history. `ago` is (months before this month, day of that month) of the start.
+# (key, account, ago, term months or None for evergreen, [(sku, quantity, discount %)], order options)
+CONTRACTS = [
+    # EUR
+    ("martin-growth", "Boulangeries Martin", (11, 1), 24, [("PLAN-GROWTH", 45, 10), ("SVC-ONBOARD", 1, None)], {}),
+    ("dufresne-enterprise", "Atelier Dufresne", (10, 1), 24, [("PLAN-ENTERPRISE", 60, None), ("ADDON-SSO", 1, None)], {}),
+    ("lefevre-support", "Transports Lefèvre", (10, 1), 12,
+     [("PLAN-STARTER", 1, None), ("SVC-SUPPORT", 1, None)],
+     {"auto_renew": True, "renewal_pricing": "uplift", "uplift_percent": Decimal("3"), "renewal_term_months": 12}),
+    ("saint-roch-kiosks", "Clinique Saint-Roch", (8, 15), 36,
+     [("HW-KIOSK", 3, None), ("HW-LEASE", 3, None), ("SVC-TRAINING", 2, None)], {}),
+    ("moreau-starter", "Cabinet Moreau Avocats", (12, 1), 12, [("PLAN-STARTER", 1, None), ("ADDON-SSO", 1, None)],
+     {"auto_renew": True, "renewal_pricing": "same"}),
+    ("girard-growth", "Mécanique Girard", (7, 1), 12, [("PLAN-GROWTH", 20, None), ("USAGE-API", 1, None)], {}),
+    ("papillon-growth", "Librairie Papillon", (10, 5), 24, [("PLAN-GROWTH", 15, None), ("SVC-ONBOARD", 1, None)], {}),
+    ("hotel-arts-terminals", "Hôtel des Arts", (6, 15), 36,
+     [("HW-TERMINAL", 4, None), ("HW-LEASE", 4, None), ("PLAN-GROWTH", 10, None)], {}),
+    ("rousseau-storage", "Fromagerie Rousseau", (5, 1), None, [("PLAN-GROWTH", 8, None), ("ADDON-STORAGE", 250, None)], {}),
+    ("bernard-enterprise", "Groupe Bernard Immobilier", (3, 1), 12,
+     [("PLAN-ENTERPRISE", 120, 5), ("SEAT-ANALYTICS", 20, None)], {}),
+    ("ess-compute", "Énergies Solaires du Sud", (9, 1), 24, [("PLAN-GROWTH", 80, 15), ("USAGE-COMPUTE", 1, None)], {}),
+    ("lumiere-starter", "Agence Lumière", (9, 1), 12, [("PLAN-STARTER", 1, None), ("ADDON-SSO", 1, None)], {}),
+    ("dubois-growth", "Pharmacie Centrale Dubois", (4, 15), 12, [("PLAN-GROWTH", 18, None)], {}),
+    ("fontaine-sms", "Chocolaterie Fontaine", (6, 1), 24, [("PLAN-STARTER", 1, None), ("USAGE-SMS", 1, None)], {}),
+    ("mercier-growth", "Logistique Mercier", (8, 1), 24, [("PLAN-GROWTH", 55, 10), ("SVC-ONBOARD", 1, None)], {}),
+    ("garnier-starter", "Studio Garnier Design", (11, 1), 12, [("PLAN-STARTER", 1, None)], {}),
+    ("lambert-training", "Éditions Lambert", (2, 15), 12, [("PLAN-GROWTH", 14, None), ("SVC-TRAINING", 3, None)], {}),
+    # USD
+    ("northwind-growth", "Northwind Traders", (12, 1), 24, [("PLAN-GROWTH", 75, 18), ("SVC-ONBOARD", 1, None)], {}),
+    ("blue-ridge-analytics", "Blue Ridge Analytics", (10, 1), 24, [("PLAN-STARTER", 1, None), ("SEAT-ANALYTICS", 30, None)], {}),
+    ("harbor-terminals", "Harbor Freight Logistics", (7, 1), 36, [("HW-TERMINAL", 10, None), ("HW-LEASE", 10, None), ("PLAN-GROWTH", 20, None)], {}),
+    ("cedar-pine-growth", "Cedar & Pine Dental", (6, 20), 12, [("PLAN-GROWTH", 12, None)], {}),
+    ("lone-star-growth", "Lone Star Fabrication", (9, 1), 12, [("PLAN-GROWTH", 25, None), ("USAGE-API", 1, None)], {}),
+    ("great-lakes-sms", "Great Lakes Brewing Supply", (8, 10), 24, [("PLAN-GROWTH", 10, None), ("USAGE-SMS", 1, None)], {}),
+    ("summit-growth", "Summit Outdoor Gear", (11, 1), 24, [("PLAN-GROWTH", 35, None)], {}),
+    ("redwood-enterprise", "Redwood Legal Partners", (5, 1), 12, [("PLAN-ENTERPRISE", 25, None)], {}),
+    ("empire-growth", "Empire Property Group", (10, 1), 24, [("PLAN-GROWTH", 90, 12), ("SVC-SUPPORT", 1, None)], {}),
+    ("magnolia-kiosks", "Magnolia Hospitality", (9, 1), 36,
+     [("HW-KIOSK", 2, None), ("HW-LEASE", 2, None), ("PLAN-GROWTH", 30, None)], {}),
+    ("evergreen-growth", "Evergreen School District Foundation", (4, 1), None, [("PLAN-GROWTH", 25, 20)], {}),
+    ("silverline-compute", "Silverline Software", (2, 1), 12, [("PLAN-GROWTH", 40, None), ("USAGE-COMPUTE", 1, None)], {}),
+]
+
+# Orders still to activate: (key, account, days from today to the start, term, products).
+DRAFTS = [
+    ("chevalier-draft", "Laboratoires Chevalier", 7, 12, [("PLAN-GROWTH", 50, 10), ("SVC-ONBOARD", 1, None)]),
+]
+
+# Amendments: (key, contract key, when, type, sku of the subscription or product, quantity).
+# `when` is (months before this month, day) or ("days ago", n).
+AMENDMENTS = [
+    ("martin-upsell", "martin-growth", (4, 16), AmendmentType.ADD_QUANTITY, "PLAN-GROWTH", 10),
+    ("lone-star-sso", "lone-star-growth", (5, 1), AmendmentType.ADD_PRODUCT, "ADDON-SSO", 1),
+    ("lumiere-cancel", "lumiere-starter", (3, 10), AmendmentType.CANCEL_CONTRACT, None, None),
+    ("dubois-upsell", "dubois-growth", ("days ago", 20), AmendmentType.ADD_QUANTITY, "PLAN-GROWTH", 10),
+]
 
 
-def _products(book):
-    entries = PriceBookEntry.objects.filter(price_book=book, active=True, product__active=True,
-                                            product__billing_rule__isnull=False, product__tax_rule__isnull=False)
-    recurring = [e.product for e in entries.filter(product__charge_type=Product.ChargeType.RECURRING, pricing_model="per_unit")
-                 .select_related("product").order_by("product__sku")]
-    one_time = [e.product for e in entries.filter(product__charge_type=Product.ChargeType.ONE_TIME).select_related("product")
-                .order_by("product__sku")]
-    return recurring, one_time
+def month_start(today: date, months_ago: int, day: int = 1) -> date:
+    """Day `day` of the month `months_ago` months before today's month (clamped to the month)."""
+    return add_months(anchor=today.replace(day=1), months=-months_ago, day=day)
+
+
+def when(today: date, spec) -> date:
+    if spec[0] == "days ago":
+        return today - timedelta(days=spec[1])
+    return month_start(today, *spec)
+
+
+def demo_orders():
+    """The demo's orders (new business), found by their marker."""
+    return Order.objects.filter(notes__startswith=MARK)
+
+
+def demo_contract(key: str) -> Contract | None:
+    return Contract.objects.filter(order__notes=f"{MARK}{key}").first()
 
 
 def seed(*, stdout=None, owners=None, users=None) -> int:
-    """Create the demo orders and contracts once; returns how many were created."""
-    book = PriceBook.objects.filter(currency="EUR", is_standard=True, active=True).first()
-    accounts = list(Account.objects.filter(currency="EUR", status=Account.Status.ACTIVE, credit_hold=False).order_by("id")[:4])
-    if book is None or len(accounts) < 4:
-        if stdout:
-            stdout.write("  contracts: skipped (no EUR price book or accounts yet)")
+    """Create and activate the demo orders once; returns how many orders were created."""
+    done = set(demo_orders().values_list("notes", flat=True))
+    if not done and Contract.objects.exists():
+        _say(stdout, "  contracts: skipped (the database already has contracts; the demo history needs a fresh database)")
         return 0
-    recurring, one_time = _products(book)
-    if not recurring:
-        if stdout:
-            stdout.write("  contracts: skipped (no recurring product priced per unit in EUR)")
+    books = {b.currency: b for b in PriceBook.objects.filter(is_standard=True, active=True)}
+    names = {name for _k, name, *_rest in CONTRACTS + DRAFTS}
+    accounts = {a.name: a for a in Account.objects.filter(name__in=names)}
+    skus = {sku for row in CONTRACTS + DRAFTS for sku, _q, _d in row[4]}
+    products = {p.sku: p for p in Product.objects.filter(sku__in=skus)}
+    if len(accounts) < len(names) or len(products) < len(skus) or not {"EUR", "USD"} <= set(books):
+        _say(stdout, "  contracts: skipped (the demo accounts, catalog or price books are missing)")
         return 0
     finance = (users or {}).get("finance")
     today = clock.today()
-    done = set(Order.objects.filter(notes__startswith=MARK).values_list("notes", flat=True))
     created = 0
-
-    def order(key, account, start, term, items, **extra):
-        nonlocal created
-        marker = f"{MARK}{key}"
-        if marker in done:
-            return None
-        o = services.order_create(actor=finance, data={"account": account, "price_book": book, "start_date": start,
-                                                        "term_months": term, "notes": marker, **extra})
-        for product, quantity in items:
-            services.order_product_add(order=o, actor=finance, product=product, quantity=Decimal(quantity))
+    for key, name, ago, term, items, options in CONTRACTS:
+        if f"{MARK}{key}" in done:
+            continue
+        start = month_start(today, *ago)
+        order = _order(key, accounts[name], books, products, start=start, term=term, items=items, options=options, actor=finance)
+        services.order_activate(order=order, actor=finance, today=start)
         created += 1
-        return o
-
-    main = recurring[0]
-    extra_product = recurring[1] if len(recurring) > 1 else recurring[0]
-    setup = [(one_time[0], 1)] if one_time else []
-
-    o = order("amended", accounts[0], today - timedelta(days=120), 12, [(main, 25), *setup])
-    if o is not None:
-        contract = services.order_activate(order=o, actor=finance, today=today)
-        sub = contract.subscriptions.filter(product=main).first()
-        services.contract_amend(
-            contract=contract, actor=finance, today=today,
-            request=AmendmentRequest(type=AmendmentType.ADD_QUANTITY, effective_date=today - timedelta(days=20),
-                                     subscription=sub, quantity=Decimal("10")),
-        )
-    start = add_months(anchor=today, months=-23)
-    o = order("renewing", accounts[1], start, 24, [(main, 10), (extra_product, 5)], auto_renew=True,
-              renewal_pricing="uplift", uplift_percent=Decimal("3"), renewal_term_months=12)
-    if o is not None:
-        services.order_activate(order=o, actor=finance, today=today)
-    o = order("evergreen", accounts[2], today - timedelta(days=45), 1, [(extra_product, 3)], evergreen=True)
-    if o is not None:
-        services.order_activate(order=o, actor=finance, today=today)
-    order("draft", accounts[3], today + timedelta(days=7), 12, [(main, 50)])
-    if stdout:
-        stdout.write(f"  contracts: {created} demo orders created, {Contract.objects.count()} contracts in all")
+    for key, name, days, term, items in DRAFTS:
+        if f"{MARK}{key}" in done:
+            continue
+        _order(key, accounts[name], books, products, start=today + timedelta(days=days), term=term, items=items, options={},
+               actor=finance)
+        created += 1
+    _say(stdout, f"  contracts: {created} demo orders created, {Contract.objects.count()} contracts in all")
     return created
+
+
+def _order(key, account, books, products, *, start, term, items, options, actor) -> Order:
+    data = {"account": account, "price_book": books[account.currency], "start_date": start, "notes": f"{MARK}{key}", **options}
+    if term is None:
+        data.update(evergreen=True, term_months=12)
+    else:
+        data["term_months"] = term
+    order = services.order_create(actor=actor, data=data)
+    for sku, quantity, discount in items:
+        services.order_product_add(
+            order=order, actor=actor, product=products[sku], quantity=Decimal(quantity),
+            discount_percent=None if discount is None else Decimal(discount),
+        )
+    return order
+
+
+def amendment_events(*, today: date, actor=None) -> list[tuple[date, str, Callable[[], object]]]:
+    """The demo amendments as (effective date, key, apply) for the invoicing demo's replay of the year.
+
+    `apply()` amends the contract through `contract_amend` as if on its effective date."""
+    events = []
+    for key, contract_key, spec, kind, sku, quantity in AMENDMENTS:
+        contract = demo_contract(contract_key)
+        if contract is None:
+            continue
+        effective = when(today, spec)
+        events.append((effective, key, _amend_later(contract, kind, sku, quantity, effective, actor)))
+    return sorted(events, key=lambda e: e[0])
+
+
+def _amend_later(contract, kind, sku, quantity, effective, actor):
+    def apply():
+        subscription = product = None
+        if kind == AmendmentType.ADD_PRODUCT:
+            product = Product.objects.get(sku=sku)
+        elif sku:
+            subscription = contract.subscriptions.filter(product__sku=sku, status=Subscription.Status.ACTIVE).first()
+        request = AmendmentRequest(
+            type=kind, effective_date=effective, subscription=subscription, product=product,
+            quantity=None if quantity is None else Decimal(quantity),
+        )
+        return services.contract_amend(contract=contract, request=request, actor=actor, today=effective)
+
+    return apply
+
+
+def _say(stdout, text: str) -> None:
+    if stdout:
+        stdout.write(text)

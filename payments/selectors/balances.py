@@ -15,7 +15,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db.models import Case, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Round
 from django.utils.translation import gettext_lazy as _
 
 from billing_site.money import ZERO, round_money
@@ -48,7 +48,9 @@ def invoices_with_balance(qs: QuerySet | None = None) -> QuerySet:
         payments_amount=payments,
         credits_amount=credits + legacy,
     ).annotate(
-        open_amount=F("total_amount") - F("payments_amount") - F("credits_amount"),
+        # Rounded in SQL: SQLite does this arithmetic in floating point (3602.33 − 2598.97 − 1003.36
+        # gives 1.1e-13), and "paid" must mean exactly nothing left.
+        open_amount=Round(F("total_amount") - F("payments_amount") - F("credits_amount"), 6, output_field=AMOUNT),
     ).annotate(
         pay_status=Case(
             When(Q(open_amount__lte=0), then=Value(PaymentStatus.PAID)),
@@ -65,7 +67,7 @@ def credit_notes_with_balance(qs: QuerySet | None = None) -> QuerySet:
     legacy = _sum_of(CreditNoteAllocation.objects.filter(credit_note=OuterRef("pk")), "credit_note")
     refunded = _sum_of(Refund.objects.filter(credit_note=OuterRef("pk")), "credit_note")
     return qs.annotate(allocated_amount=mine + legacy, refunded_amount=refunded).annotate(
-        open_amount=F("total_amount") - F("allocated_amount") - F("refunded_amount")
+        open_amount=Round(F("total_amount") - F("allocated_amount") - F("refunded_amount"), 6, output_field=AMOUNT)
     )
 
 

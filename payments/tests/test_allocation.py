@@ -14,6 +14,7 @@ from payments.selectors import (
     invoice_balance,
     invoice_payment_status,
     line_balance,
+    open_invoices,
 )
 from payments.tests.factories import AccountFactory, posted_credit_note, posted_invoice
 
@@ -220,3 +221,14 @@ def test_a_credit_note_spent_in_payments_cannot_be_applied_again_in_invoicing():
         invoicing_allocate(credit_note=other, invoice=second, amount=D("6.00"), actor=None)
     assert exc.value.fields == {"amount": ["The invoice has only €5.00 open."]}
     assert (invoice_balance(first), invoice_balance(second), credit_note_balance(other)) == (D("70.00"), D("5.00"), D("20.00"))
+
+
+def test_an_invoice_settled_to_the_cent_is_paid_whatever_the_database_arithmetic():
+    # SQLite subtracts these in floating point and leaves 1.1e-13: the balance must still be 0 and "paid".
+    account = AccountFactory()
+    invoice = posted_invoice(account, ["3602.33"], invoice_date=dt.date(2026, 2, 1))
+    note = posted_credit_note(account, "1003.36", credit_date=dt.date(2026, 2, 10))
+    services.credit_note_allocate(credit_note=note, invoice=invoice, amount=D("1003.36"), today=TODAY)
+    services.payment_allocate(payment=pay(account, "2598.97"), invoice=invoice, amount=D("2598.97"), today=TODAY)
+    assert (invoice_balance(invoice), invoice_payment_status(invoice)) == (D("0.00"), PaymentStatus.PAID)
+    assert list(open_invoices(account=account)) == []
