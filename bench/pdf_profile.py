@@ -119,7 +119,7 @@ def _phases(invoices, count):
         with translation.override(language):
             html = render_to_string(delivery.PDF_TEMPLATE, {**context, "LANGUAGE_CODE": language})
         t1 = time.process_time()
-        rendered = kernel_pdf.layout(html)
+        rendered = kernel_pdf.layout(html, stylesheet=delivery.PDF_STYLESHEET, minimal_ua=True)
         t2 = time.process_time()
         rendered.write_pdf(**kernel_pdf.WRITE_OPTIONS)
         t3 = time.process_time()

@@ -55,6 +55,14 @@ class PriceBookForm(forms.ModelForm):
         model = PriceBook
         fields = list(PRICE_BOOK_FIELDS)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Active entities, and the book's current one even if it was deactivated since.
+        current = self.instance.legal_entity_id if self.instance else None
+        entity = self.fields["legal_entity"]
+        entity.queryset = LegalEntity.objects.filter(Q(active=True) | Q(pk=current))
+        entity.empty_label = _("— the product's billing rule decides —")
+
 
 class EntryForm(forms.Form):
     """The price of a product in one book. Fields that do not apply to the chosen model are ignored."""

@@ -92,7 +92,8 @@ class TaxRate(models.Model):
 
 
 class BillingRule(models.Model):
-    """How a product is billed: period boundaries, day count, grouping, and the issuing legal entity."""
+    """How a product is billed: period boundaries, day count, grouping, and the issuing legal entity
+    of books that do not name one (`PriceBook.legal_entity` wins)."""
 
     class Boundary(models.TextChoices):
         ANNIVERSARY = "anniversary", _("Anniversary")
@@ -200,10 +201,16 @@ class Product(models.Model):
 
 
 class PriceBook(models.Model):
+    """Prices in one currency, and the legal entity that sells through them (see `selectors.legal_entity_for`)."""
+
     name = models.CharField(_("name"), max_length=100, unique=True)
     currency = models.CharField(_("currency"), max_length=3, validators=[validate_currency])
     active = models.BooleanField(_("active"), default=True)
     is_standard = models.BooleanField(_("standard"), default=False, help_text=_("The default book for its currency."))
+    legal_entity = models.ForeignKey(
+        LegalEntity, verbose_name=_("legal entity"), null=True, blank=True, on_delete=models.PROTECT, related_name="price_books",
+        help_text=_("The company that sells and invoices through this book; blank: the product's billing rule decides"),
+    )
 
     class Meta:
         ordering = ["currency", "name"]

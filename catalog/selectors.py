@@ -7,7 +7,7 @@ from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from catalog.models import PriceBook, PriceBookEntry, PriceTier, Product
+from catalog.models import LegalEntity, PriceBook, PriceBookEntry, PriceTier, Product
 from catalog.preview import pricing_preview  # noqa: F401 - the page and the API share it
 from catalog.pricing import validate_price_spec
 
@@ -39,7 +39,7 @@ def _checks(product: Product, books, entries: dict) -> list[Check]:
     checks.append(
         Check(
             _("Billing rule"), product.billing_rule_id is not None,
-            "" if product.billing_rule_id else _("Choose a billing rule (it names the legal entity and proration)."),
+            "" if product.billing_rule_id else _("Choose a billing rule (it sets proration, and the legal entity of books that name none)."),
         )
     )
     checks.append(
@@ -90,6 +90,15 @@ def entry_for(*, product: Product, price_book: PriceBook) -> PriceBookEntry | No
         .prefetch_related(Prefetch("tiers", queryset=PriceTier.objects.order_by("lower")))
         .first()
     )
+
+
+def legal_entity_for(*, price_book: PriceBook, product: Product) -> LegalEntity:
+    """The company that sells `product` through `price_book`, issues its quotes and invoices and
+    whose tax rates apply: the book's legal entity, or, when the book names none, the one of the
+    product's billing rule. The only place this choice is made."""
+    if price_book.legal_entity_id is not None:
+        return price_book.legal_entity
+    return product.billing_rule.legal_entity
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ PRODUCT_FIELDS = (
     "sku", "name", "description", "family", "active", "charge_type", "billing_type", "billing_frequency",
     "default_term_months", "unit_of_measure", "billing_rule", "tax_rule",
 )
-PRICE_BOOK_FIELDS = ("name", "currency", "active", "is_standard")
+PRICE_BOOK_FIELDS = ("name", "currency", "active", "is_standard", "legal_entity")
 
 
 def _product_errors(product: Product) -> dict:
@@ -81,8 +81,11 @@ def product_update(*, product: Product, actor, data: dict) -> Product:
     return product
 
 
-def _book_errors(book: PriceBook, *, currency_before: str | None) -> dict:
+def _book_errors(book: PriceBook, *, currency_before: str | None, entity_before: int | None = None) -> dict:
     errors = {}
+    # The entity may sell in any currency: no rule ties the book's currency to the entity's.
+    if book.legal_entity_id is not None and book.legal_entity_id != entity_before and not book.legal_entity.active:
+        errors["legal_entity"] = [_("%(entity)s is inactive: it cannot sell through a price book.") % {"entity": book.legal_entity}]
     if book.pk and currency_before and currency_before != book.currency and book.entries.exists():
         errors["currency"] = [_("This book already has prices in %(currency)s; its currency cannot change.") % {"currency": currency_before}]
     if book.is_standard and not book.active:
@@ -130,10 +133,11 @@ def price_book_create(*, actor, data: dict) -> PriceBook:
 
 @transaction.atomic
 def price_book_update(*, price_book: PriceBook, actor, data: dict) -> PriceBook:
-    """Edit a price book; its currency is fixed once it holds prices."""
+    """Edit a price book; its currency is fixed once it holds prices. A new legal entity applies to
+    quotes and orders from now on: subscriptions keep the entity they were created with."""
     check_fields(data, PRICE_BOOK_FIELDS)
     book = PriceBook.objects.select_for_update().get(pk=price_book.pk)
-    currency_before = book.currency
+    currency_before, entity_before = book.currency, book.legal_entity_id
     data = dict(data)
     if isinstance(data.get("name"), str):
         data["name"] = data["name"].strip()
@@ -142,7 +146,7 @@ def price_book_update(*, price_book: PriceBook, actor, data: dict) -> PriceBook:
         return book
     if book.is_standard and ("is_standard" in changes or "currency" in changes):
         _take_standard(book, actor=actor)
-    full_clean(book, extra=_book_errors(book, currency_before=currency_before))
+    full_clean(book, extra=_book_errors(book, currency_before=currency_before, entity_before=entity_before))
     _save_book(book)
     audit_updated(book, actor=actor, changes=changes)
     return book

@@ -30,7 +30,7 @@ def test_a_product_priced_in_every_active_book_with_both_rules_is_ready(books):
     ("change", "missing"),
     [
         ({"active": False}, ["Active: The product is inactive."]),
-        ({"billing_rule": None}, ["Billing rule: Choose a billing rule (it names the legal entity and proration)."]),
+        ({"billing_rule": None}, ["Billing rule: Choose a billing rule (it sets proration, and the legal entity of books that name none)."]),
         ({"tax_rule": None}, ["Tax rule: Choose a tax rule."]),
     ],
 )

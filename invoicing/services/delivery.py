@@ -7,11 +7,12 @@ from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import translation
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from billing_site import clock
 from billing_site.audit import audit_record
-from billing_site.money import format_money
+from billing_site.money import format_money, sum_money
 from billing_site.pdf import render_pdf
 from customers.models import Contact
 from invoicing.models import CreditNote, Invoice
@@ -26,21 +27,47 @@ def documents_deliver_later(*, invoice_ids: list[int] = (), credit_note_ids: lis
         transaction.on_commit(lambda: tasks.documents_deliver.delay(invoice_ids, credit_note_ids))
 
 
+PDF_TEMPLATE = "invoicing/pdf/document.html"
+PDF_STYLESHEET = "invoicing/pdf/document.css"
+
+
+def _tax_rates(lines, currency: str) -> list[dict]:
+    """Net and tax per tax rate (and its label), highest rate first: sums of the lines' rounded amounts."""
+    groups: dict[tuple, list] = {}
+    for line in lines:
+        groups.setdefault((line.tax_rate_percent, line.tax_label), []).append(line)
+    return [
+        {
+            "rate": rate,
+            "label": label,
+            "net": sum_money((line.net_amount for line in group), currency),
+            "tax": sum_money((line.tax_amount for line in group), currency),
+        }
+        for (rate, label), group in sorted(groups.items(), key=lambda item: (-item[0][0], item[0][1]))
+    ]
+
+
 def _document_context(document) -> dict:
     is_invoice = isinstance(document, Invoice)
+    lines = list(document.lines.all())
     return {
         "doc": document,
         "is_invoice": is_invoice,
         "snap": document.snapshot,
-        "lines": list(document.lines.all()),
+        "lines": lines,
+        "tax_rates": _tax_rates(lines, document.currency),
+        # The field's own (translated) name: "Tax rate (%)".
+        "rate_header": capfirst(document.lines.model._meta.get_field("tax_rate_percent").verbose_name),
         "invoice": document.invoice if not is_invoice else None,
     }
 
 
 def document_pdf_bytes(document) -> bytes:
     """The PDF of a posted invoice or credit note, in the account's language, from its snapshot."""
-    language = document.language or "en"
-    return render_pdf(template="invoicing/pdf/document.html", context=_document_context(document), language=language)
+    return render_pdf(
+        template=PDF_TEMPLATE, context=_document_context(document), language=document.language or "en",
+        stylesheet=PDF_STYLESHEET, minimal_ua=True,
+    )
 
 
 def document_render_pdf(*, document) -> None:
