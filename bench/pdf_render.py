@@ -5,11 +5,16 @@
 Uses posted invoices from bench/invoice_run.py (run it first). The timed part is what the worker
 does after posting: read the invoice and its lines, render the template from the snapshot in the
 account's language, write the PDF file and store its name.
+
+The machine may be shared: besides PDFs/s (wall clock) it prints the CPU time the workers used per
+PDF, which predicts PDFs/s on W free cores as W / (CPU seconds per PDF). bench/pdf_profile.py
+measures and profiles the rendering alone in one process.
 """
 
 import argparse
 import multiprocessing as mp
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -54,6 +59,7 @@ def main():
     worker(ids[:2])
     connections.close_all()
     parts = [ids[i :: args.workers] for i in range(args.workers)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     procs = [mp.Process(target=worker, args=(part,)) for part in parts]
     for p in procs:
@@ -61,8 +67,15 @@ def main():
     for p in procs:
         p.join()
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     stored = Invoice.objects.filter(pk__in=ids).exclude(pdf="").count()
     print(f"{stored} PDFs rendered and stored in {elapsed:.1f} s with {args.workers} processes: {stored / elapsed:.1f} PDFs/s")
+    per = cpu / max(stored, 1)
+    print(
+        f"worker CPU {cpu:.1f} s: {per * 1000:.1f} ms per PDF → ~{args.workers / per:.1f} PDFs/s on "
+        f"{args.workers} free cores (load average now {os.getloadavg()[0]:.2f})"
+    )
 
 
 if __name__ == "__main__":

@@ -98,12 +98,19 @@ def _parse(html: str, html_class):
     return document
 
 
-@lru_cache(maxsize=16)
-def _stylesheet(name: str):
-    """A CSS file from the template directories, parsed once per process (it takes no context)."""
+def _parse_stylesheet(name: str):
     from weasyprint import CSS
 
     return CSS(string=render_to_string(name), base_url=str(settings.BASE_DIR), font_config=_font_config())
+
+
+_cached_stylesheet = lru_cache(maxsize=16)(_parse_stylesheet)
+
+
+def _stylesheet(name: str):
+    """A CSS file from the template directories, parsed once per process (read again on each
+    render with DEBUG, so edits show without a restart)."""
+    return _parse_stylesheet(name) if settings.DEBUG else _cached_stylesheet(name)
 
 
 def layout(html: str, *, stylesheet: str | None = None, minimal_ua: bool = False):
