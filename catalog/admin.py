@@ -67,8 +67,9 @@ class ProductAdmin(admin.ModelAdmin):
 
 @admin.register(PriceBook)
 class PriceBookAdmin(admin.ModelAdmin):
-    list_display = ["name", "currency", "is_standard", "active"]
-    list_filter = ["currency", "active", "is_standard"]
+    list_display = ["name", "currency", "legal_entity", "is_standard", "active"]
+    list_filter = ["currency", "legal_entity", "active", "is_standard"]
+    list_select_related = ["legal_entity"]
     search_fields = ["name"]
 
 

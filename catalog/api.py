@@ -248,11 +248,12 @@ class ProductViewSet(_ServiceViewSet):
 
 
 class PriceBookViewSet(_ServiceViewSet):
-    """Price books; marking one standard moves the flag from the currency's previous standard book."""
+    """Price books; marking one standard moves the flag from the currency's previous standard book.
+    `legal_entity` is the company that sells and invoices through the book (null: each product's billing rule's)."""
 
     queryset = PriceBook.objects.all()
     serializer_class = PriceBookSerializer
-    filterset_fields = ["currency", "active", "is_standard"]
+    filterset_fields = ["currency", "active", "is_standard", "legal_entity"]
     create_service, update_service, instance_kw = services.price_book_create, services.price_book_update, "price_book"
 
 

@@ -1,5 +1,7 @@
 """Demo catalog: two legal entities, VAT rules, billing rules, families and ~17 products priced in
 EUR and USD standard books, using every pricing model, every charge type and both billing types.
+Recur France SAS sells through the EUR book, Recur Inc. through the USD book: a product sold in
+both is quoted and invoiced by the entity of the book it is sold through.
 One product is deliberately not ready (no USD price) so the launch checklist has something to say.
 
 Idempotent: entities, rules, families and books are matched by name, products by SKU, prices by
@@ -49,7 +51,8 @@ RULES = [
 
 FAMILIES = [("SaaS plans", "15"), ("Add-ons", "20"), ("Services", "10"), ("Hardware", "5")]
 
-BOOKS = [("Standard EUR", "EUR"), ("Standard USD", "USD")]
+# (name, currency, the legal entity that sells through it)
+BOOKS = [("Standard EUR", "EUR", "Recur France SAS"), ("Standard USD", "USD", "Recur Inc.")]
 
 ANNIV, BDAY, CAL, US_ANNIV = (r[0] for r in RULES)
 
@@ -171,11 +174,16 @@ def seed(*, stdout=None, owners=None, users=None) -> dict:
             created["families"] += 1
 
     books = {b.name: b for b in PriceBook.objects.all()}
-    for name, currency in BOOKS:
+    for name, currency, entity in BOOKS:
         if name not in books:
             standard = not PriceBook.objects.filter(currency=currency, is_standard=True).exists()
-            books[name] = services.price_book_create(actor=None, data={"name": name, "currency": currency, "is_standard": standard})
+            books[name] = services.price_book_create(
+                actor=None, data={"name": name, "currency": currency, "is_standard": standard, "legal_entity": entities[entity]},
+            )
             created["books"] += 1
+        elif books[name].legal_entity_id is None:
+            # A demo database from before books named their legal entity (a choice made since is kept).
+            books[name] = services.price_book_update(price_book=books[name], actor=None, data={"legal_entity": entities[entity]})
 
     products = {p.sku: p for p in Product.objects.all()}
     priced = set(PriceBookEntry.objects.values_list("product__sku", "price_book__name"))

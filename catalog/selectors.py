@@ -154,10 +154,14 @@ def product_detail(*, product: Product) -> dict:
     books = list(PriceBook.objects.order_by("-active", "currency", "name"))
     entries = list(
         PriceBookEntry.objects.filter(product=product)
-        .select_related("price_book")
+        .select_related("price_book__legal_entity")
         .prefetch_related(Prefetch("tiers", queryset=PriceTier.objects.order_by("lower")))
         .order_by("price_book__currency", "price_book__name")
     )
+    for entry in entries:
+        # Who will quote and invoice the product in this book (unknown while it has no billing rule).
+        has_entity = entry.price_book.legal_entity_id is not None or product.billing_rule_id is not None
+        entry.sold_by = legal_entity_for(price_book=entry.price_book, product=product) if has_entity else None
     priced = {e.price_book_id for e in entries}
     checks = _checks(product, [b for b in books if b.active], {e.price_book_id: e for e in entries if e.active})
     return {

@@ -274,7 +274,7 @@ def entry_edit(request, pk: int, entry_pk: int):
 
 @role_required(ALL)
 def price_book_list(request):
-    books = PriceBook.objects.annotate(
+    books = PriceBook.objects.select_related("legal_entity").annotate(
         entry_count=Count("entries", filter=Q(entries__active=True)),
         product_count=Count("entries__product", filter=Q(entries__product__active=True), distinct=True),
     )
@@ -283,7 +283,7 @@ def price_book_list(request):
 
 @role_required(ALL)
 def price_book_detail(request, pk: int):
-    book = get_object_or_404(PriceBook, pk=pk)
+    book = get_object_or_404(PriceBook.objects.select_related("legal_entity"), pk=pk)
     entries = (
         book.entries.select_related("product", "product__family").prefetch_related("tiers")
         .order_by("product__name")

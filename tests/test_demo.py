@@ -50,6 +50,8 @@ def _figures():
         "first northwind": Invoice.objects.filter(account__name="Northwind Traders").order_by("invoice_date").first().total_amount,
         "enterprise line": enterprise.lines.get(description="Enterprise plan (volume)").net_amount,
         "decline": (decline.account.name, decline.attempted_on, decline.decline_code, decline.next_retry_on),
+        "issuers": sorted(Invoice.objects.values_list("legal_entity__name", "currency", "legal_entity__invoice_prefix")
+                          .annotate(n=Count("id")).order_by()),
         "held by the ladder": list(AuditLog.objects.filter(action="credit_hold_changed", actor_label="dunning")
                                    .values_list("object_repr", "message")),
     }
@@ -115,5 +117,8 @@ def test_seed_demo_replays_a_year_of_business_once():
         "first northwind": Decimal("5667.500000"),  # 75 seats × 540.00 × 82 % / 12 + onboarding 2,900.00
         "enterprise line": Decimal("61560.000000"),  # 120 × 540.00 × 95 %
         "decline": ("Blue Ridge Analytics", dt.date(2026, 11, 16), "insufficient_funds", dt.date(2026, 11, 19)),
-        "held by the ladder": [("Logistique Mercier", "Invoice FR-INV000147 is overdue: €2,376.00 unpaid.")],
+        # Each book's legal entity issues its invoices: no USD invoice from the French company.
+        "issuers": [("Recur France SAS", "EUR", "FR-INV", 143), ("Recur Inc.", "USD", "US-INV", 103)],
+        # FR-INV numbers EUR invoices only: USD invoices are Recur Inc.'s (US-INV), through the USD book.
+        "held by the ladder": [("Logistique Mercier", "Invoice FR-INV000092 is overdue: €2,376.00 unpaid.")],
     }

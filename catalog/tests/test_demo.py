@@ -2,9 +2,10 @@
 
 import pytest
 
+from billing_site.models import AuditLog
 from catalog import demo
-from catalog.models import LegalEntity, PriceBookEntry, Product
-from catalog.selectors import product_missing, readiness_by_product, tax_rate_for
+from catalog.models import LegalEntity, PriceBook, PriceBookEntry, Product
+from catalog.selectors import legal_entity_for, product_missing, readiness_by_product, tax_rate_for
 
 pytestmark = pytest.mark.django_db
 
@@ -35,3 +36,20 @@ def test_demo_vat_rates_follow_the_customer_country():
     assert tax_rate_for(tax_rule=rule, legal_entity=france, country="DE", tax_exempt=False).label == "Autoliquidation (reverse charge)"
     assert tax_rate_for(tax_rule=rule, legal_entity=france, country="FR", tax_exempt=True).rate_percent == 0
     assert tax_rate_for(tax_rule=rule, legal_entity=us, country="US", tax_exempt=False).rate_percent == 0
+
+
+def test_each_demo_book_is_sold_by_its_countrys_entity_and_older_demo_books_get_one():
+    demo.seed()
+    books = dict(PriceBook.objects.values_list("name", "legal_entity__name"))
+    assert books == {"Standard EUR": "Recur France SAS", "Standard USD": "Recur Inc."}
+    # A demo database from before books named their entity: seeding again sets it, once.
+    PriceBook.objects.update(legal_entity=None)
+    assert demo.seed() == {"entities": 0, "rules": 0, "families": 0, "books": 0, "products": 0, "prices": 0}
+    assert dict(PriceBook.objects.values_list("name", "legal_entity__name")) == books
+    audit_rows = AuditLog.objects.count()
+    demo.seed()
+    assert AuditLog.objects.count() == audit_rows
+    us = LegalEntity.objects.get(name="Recur Inc.")
+    starter = Product.objects.get(sku="PLAN-STARTER")
+    assert legal_entity_for(price_book=PriceBook.objects.get(name="Standard USD"), product=starter) == us
+    assert tax_rate_for(tax_rule=starter.tax_rule, legal_entity=us, country="US", tax_exempt=False).label == "No sales tax"

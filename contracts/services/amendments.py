@@ -312,9 +312,11 @@ def _write(*, contract: Contract, preview: AmendmentPreview, actor, today: date)
                                         currency=contract.currency),
             )
             old = item.subscription
+            # A new product is sold by the book's entity today; a new price continues the subscription's.
             sub = subscription_create(
                 contract=contract, order_product=op, start=effective, end=contract.end_date,
                 anchor=(old.period_anchor or old.start_date) if old is not None else contract.start_date,
+                legal_entity=old.legal_entity if old is not None else None,
             )
             if contract.end_date is None:
                 sub.scheduled_until = max([e.period_end for e in plan.charges], default=effective)

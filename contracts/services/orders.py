@@ -13,7 +13,7 @@ from billing_site import clock
 from billing_site.audit import audit_record
 from billing_site.errors import InvalidTransition, ValidationFailed
 from billing_site.money import round_unit, to_decimal
-from catalog.models import PriceBook, PriceBookEntry, Product
+from catalog.models import LegalEntity, PriceBook, PriceBookEntry, Product
 from catalog.pricing import (
     PricingError,
     add_months,
@@ -23,7 +23,7 @@ from catalog.pricing import (
     prorate_multiplier,
     spec_to_snapshot,
 )
-from catalog.selectors import entry_for
+from catalog.selectors import entry_for, legal_entity_for
 from contracts.models import Contract, Order, OrderProduct, RenewalPricing, Subscription
 from customers.models import Account
 
@@ -351,11 +351,16 @@ def order_activate(*, order: Order, actor, today: date | None = None) -> Contrac
 
 def subscription_create(
     *, contract: Contract, order_product: OrderProduct, start: date, end: date | None, anchor: date,
-    unit_price: Decimal | None = None, quantity: Decimal | None = None,
+    unit_price: Decimal | None = None, quantity: Decimal | None = None, legal_entity: LegalEntity | None = None,
 ) -> Subscription:
-    """A subscription for an order product, its terms taken from the product and its billing rule."""
+    """A subscription for an order product, its terms taken from the product and its billing rule.
+
+    The issuing legal entity is the contract's price book's (else the billing rule's), chosen by
+    `catalog.selectors.legal_entity_for`; pass `legal_entity` to continue an existing subscription's."""
     product = order_product.product
     rule = product.billing_rule
+    if legal_entity is None:
+        legal_entity = legal_entity_for(price_book=contract.price_book, product=product)
     return Subscription.objects.create(
         contract=contract, account_id=contract.account_id, product=product, origin=order_product,
         charge_type=product.charge_type, quantity=order_product.quantity if quantity is None else quantity,
@@ -365,7 +370,7 @@ def subscription_create(
         billing_frequency=product.billing_frequency,
         billing_type=Product.BillingType.ARREARS if product.charge_type == Product.ChargeType.USAGE else product.billing_type,
         period_boundary=rule.period_boundary, day_count=rule.day_count, billing_day=contract.billing_day,
-        billing_rule=rule, legal_entity=rule.legal_entity, tax_rule=product.tax_rule,
+        billing_rule=rule, legal_entity=legal_entity, tax_rule=product.tax_rule,
         start_date=start, end_date=end, period_anchor=anchor,
     )
 

@@ -13,7 +13,7 @@ from billing_site.errors import Immutable, ValidationFailed
 from billing_site.money import round_money, to_decimal
 from catalog.models import PriceBook, Product
 from catalog.pricing import DEFAULT_TERM_MONTHS, PricingError, tax_for_line
-from catalog.selectors import entry_for, product_missing, tax_rate_for
+from catalog.selectors import entry_for, legal_entity_for, product_missing, tax_rate_for
 from customers.models import Account
 from quotes import pricing
 from quotes.models import Quote, QuoteLine
@@ -210,7 +210,7 @@ def _check_line_values(*, quantity, discount_percent, discount_amount, start, en
         errors["end_date"] = [_("The line must end after it starts.")]
 
 
-def _snapshot(*, product: Product, entry) -> dict:
+def _snapshot(*, product: Product, entry, legal_entity) -> dict:
     spec = entry.price_spec()
     rule = product.billing_rule
     return {
@@ -224,7 +224,7 @@ def _snapshot(*, product: Product, entry) -> dict:
         "default_term_months": product.default_term_months,
         "unit_of_measure": product.unit_of_measure,
         "billing_rule_id": rule.pk,
-        "legal_entity_id": rule.legal_entity_id,
+        "legal_entity_id": legal_entity.pk,
         "period_boundary": rule.period_boundary,
         "day_count": rule.day_count,
         "basis": "unit" if pricing.quoted_per_unit(spec) else "quantity",
@@ -328,8 +328,10 @@ def quote_line_add(
         quantity=values.get("quantity"), discount_percent=values.get("discount_percent"),
         discount_amount=values.get("discount_amount"), start=start, end=end, charge_type=product.charge_type, errors=errors,
     )
+    entity = None
     if "product" not in errors:
-        entity = product.billing_rule.legal_entity
+        # The book's entity sells everything in it; a book without one leaves it to each billing rule.
+        entity = legal_entity_for(price_book=quote.price_book, product=product)
         if quote.legal_entity_id and quote.legal_entity_id != entity.pk:
             errors["product"] = [
                 _("%(product)s is sold by %(entity)s; this quote's products are sold by %(quote_entity)s. Quote it separately.")
@@ -338,13 +340,13 @@ def quote_line_add(
     if errors:
         raise ValidationFailed(fields=errors)
     if not quote.legal_entity_id:
-        quote.legal_entity = product.billing_rule.legal_entity
+        quote.legal_entity = entity
         quote.save(update_fields=["legal_entity", "updated_at"])
     position = (quote.lines.order_by("-position").values_list("position", flat=True).first() or 0) + 1
     line = QuoteLine(
         quote=quote, position=position, product=product, quantity=values["quantity"],
         discount_percent=values.get("discount_percent"), discount_amount=values.get("discount_amount"),
-        start_date=start, end_date=end, pricing_snapshot=_snapshot(product=product, entry=entry),
+        start_date=start, end_date=end, pricing_snapshot=_snapshot(product=product, entry=entry, legal_entity=entity),
         list_unit_price=Decimal(0), net_unit_price=Decimal(0),
     )
     _price(line, quote)

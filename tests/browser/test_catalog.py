@@ -102,3 +102,20 @@ def test_the_demo_catalog_lists_products_and_names_what_is_missing(page):
     page.wait_for_selector("#preview-lines")
     assert "51/90 = 0.566667" in page.locator("#preview-lines tbody tr").first.text_content()
     shot(page, "catalog-demo-preview")
+
+
+def test_finance_sees_and_changes_who_sells_through_a_book(page):
+    demo.seed()
+    make_user("b-book", Role.FINANCE)
+    login(page, "b-book", "pw-b-book")
+    page.goto(page.base_url + "/catalog/products/" + str(Product.objects.get(sku="PLAN-STARTER").pk) + "/")
+    expect(page.locator("#entries tr[data-book='Standard USD'] .sold-by")).to_have_text("Recur Inc.")
+    expect(page.locator("#entries tr[data-book='Standard EUR'] .sold-by")).to_have_text("Recur France SAS")
+    page.goto(page.base_url + "/catalog/price-books/")
+    page.click("text=Standard USD")
+    expect(page.locator("#book-facts")).to_contain_text("Sold and invoiced by Recur Inc.")
+    shot(page, "catalog-price-book-entity")
+    page.click("text=Edit")
+    page.select_option("#id_legal_entity", label="— the product's billing rule decides —")
+    page.click("form.card button[type=submit]")
+    expect(page.locator("#book-facts")).to_contain_text("No legal entity: each product's billing rule decides.")
