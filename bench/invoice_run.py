@@ -43,7 +43,7 @@ def main():
     parser.add_argument("--lines", type=int, default=12)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--chunk-size", type=int, default=500)
-    parser.add_argument("--group-size", type=int, default=50, help="accounts per transaction")
+    parser.add_argument("--group-size", type=int, default=None, help="accounts per transaction (default: INVOICING_ACCOUNTS_PER_TRANSACTION)")
     parser.add_argument("--no-seed", action="store_true")
     args = parser.parse_args()
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 from collections import defaultdict
 from decimal import Decimal
 
@@ -39,7 +38,7 @@ RunStatus = InvoiceRun.Status
 DEFAULT_CHUNK_SIZE = 500
 # Accounts written per transaction. Each account is still all-or-nothing: a group that fails in
 # the database is retried one account per transaction.
-ACCOUNTS_PER_TRANSACTION = int(os.environ.get("INVOICING_GROUP_SIZE") or getattr(settings, "INVOICING_ACCOUNTS_PER_TRANSACTION", 25))
+ACCOUNTS_PER_TRANSACTION = settings.INVOICING_ACCOUNTS_PER_TRANSACTION
 FILTER_KEYS = ("account_ids", "legal_entity_id", "currency", "billing_days")
 
 

@@ -104,7 +104,7 @@ def test_a_worker_killed_mid_run_leaves_no_half_invoice_and_the_retry_finishes(a
     env["DEBUG"] = "1"
     # The 3rd group's transaction is killed (SIGKILL) after its lines are written, before commit.
     env["RECUR_INVOICING_KILL_AT"] = "after_lines:3"
-    env["INVOICING_GROUP_SIZE"] = "2"
+    env["INVOICING_ACCOUNTS_PER_TRANSACTION"] = "2"
     proc = subprocess.run(
         [sys.executable, "manage.py", "invoice_run", "--chunk", f"{run.pk}:0"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
