@@ -3,12 +3,15 @@
 import datetime as dt
 
 from django.shortcuts import get_object_or_404
+from django.urls import path
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from billing_site import clock
-from billing_site.api import RecurViewSet
+from billing_site.api import IdempotentMixin, RecurViewSet
 from billing_site.roles import ALL, FINANCE_ADMIN
 from catalog.models import Product
 from contracts import selectors, services
@@ -254,6 +257,25 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Recu
 
     def get_serializer_class(self):
         return SubscriptionDetailSerializer if self.action == "retrieve" else SubscriptionSerializer
+
+
+class QuoteAcceptView(IdempotentMixin, APIView):
+    """Accept a presented quote: it becomes accepted and its draft order is created with the quote's
+    prices copied exactly. Idempotent: accepting again returns the same order (200)."""
+
+    read_roles = write_roles = ALL
+
+    @extend_schema(request=None, responses={201: OrderSerializer, 200: OrderSerializer})
+    def post(self, request, *args, pk=None, **kwargs):
+        from quotes.models import Quote
+
+        quote = get_object_or_404(Quote, pk=pk)
+        existed = Order.objects.filter(quote=quote).exists()
+        order = services.order_create_from_quote(quote=quote, actor=request.user)
+        return Response(OrderSerializer(order).data, status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED)
+
+
+urlpatterns = [path("quotes/<int:pk>/accept/", QuoteAcceptView.as_view(), name="quote-accept")]
 
 
 def register(router) -> None:

@@ -203,12 +203,6 @@ class QuoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSe
         return self._respond(quote)
 
     @action(detail=True, methods=["post"])
-    def accept(self, request, *args, pk=None, **kwargs):
-        """Mark a presented quote accepted (the Contracts stage's endpoint also creates the order)."""
-        quote = services.quote_accept(quote=get_object_or_404(Quote, pk=pk), actor=request.user, today=clock.today())
-        return self._respond(quote)
-
-    @action(detail=True, methods=["post"])
     def reject(self, request, *args, pk=None, **kwargs):
         """Record the customer's rejection, with an optional `comment`."""
         serializer = CommentSerializer(data=request.data)

@@ -21,7 +21,6 @@ urlpatterns = [
     path("<int:pk>/reject-approval/", views.quote_reject_approval, name="reject-approval"),
     path("<int:pk>/revise/", views.quote_revise, name="revise"),
     path("<int:pk>/present/", views.quote_present, name="present"),
-    path("<int:pk>/accept/", views.quote_accept, name="accept"),
     path("<int:pk>/reject/", views.quote_reject, name="reject"),
     path("<int:pk>/clone/", views.quote_clone, name="clone"),
     path("<int:pk>/pdf/", views.quote_pdf, name="pdf"),

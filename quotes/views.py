@@ -334,16 +334,6 @@ def quote_present(request, pk: int):
 
 @role_required(ALL, write=EDITORS)
 @require_POST
-def quote_accept(request, pk: int):
-    """Mark a presented quote accepted (used when the Contracts stage offers no order creation)."""
-    return _transition(
-        request, pk, lambda q: services.quote_accept(quote=q, actor=request.user, today=clock.today()),
-        _("Quote %(quote)s accepted."),
-    )
-
-
-@role_required(ALL, write=EDITORS)
-@require_POST
 def quote_reject(request, pk: int):
     comment = request.POST.get("comment", "")
     return _transition(

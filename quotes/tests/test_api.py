@@ -118,7 +118,12 @@ def test_present_pdf_accept_and_clone(sales_api, cat, acct, django_capture_on_co
     assert body["pdf_url"] == f"http://testserver/api/v1/quotes/{quote['id']}/pdf/"
     response = sales_api.get(f"/api/v1/quotes/{quote['id']}/pdf/")
     assert response["Content-Type"] == "application/pdf"
-    assert sales_api.post(f"/api/v1/quotes/{quote['id']}/accept/").json()["status"] == "accepted"
+    accepted = sales_api.post(f"/api/v1/quotes/{quote['id']}/accept/")
+    # Accepting is the Contracts stage's endpoint: the quote is accepted and its draft order made.
+    assert (accepted.status_code, accepted.json()["status"], accepted.json()["quote"]) == (201, "draft", quote["id"])
+    assert sales_api.get(f"/api/v1/quotes/{quote['id']}/").json()["status"] == "accepted"
+    again = sales_api.post(f"/api/v1/quotes/{quote['id']}/accept/")
+    assert (again.status_code, again.json()["id"]) == (200, accepted.json()["id"])
     clone = sales_api.post(f"/api/v1/quotes/{quote['id']}/clone/")
     assert clone.status_code == 201
     assert (clone.json()["version"], clone.json()["status"], clone.json()["total_contract_value"]) == (2, "draft", "1200.00")

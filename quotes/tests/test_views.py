@@ -177,9 +177,10 @@ def test_present_then_download_the_pdf_then_accept(sales_client, quote, cat, sal
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"] == f'attachment; filename="{quote.number}-v1.pdf"'
     assert b"".join(response.streaming_content).startswith(b"%PDF-")
-    sales_client.post(reverse("quotes:accept", args=[quote.pk]))
+    response = sales_client.post(reverse("contracts:quote-accept", args=[quote.pk]))
     quote.refresh_from_db()
     assert quote.status == "accepted"
+    assert response["Location"] == reverse("contracts:order-detail", args=[quote.order.pk])
 
 
 def test_list_filters_and_csv(client, finance_user, cat, acct, sales_user):
