@@ -65,6 +65,15 @@ def format_money(amount, currency: str, language: str | None = None) -> str:
     return format_currency(to_decimal(amount), currency.upper(), locale=_babel_locale(language))
 
 
+def format_unit_price(amount, currency: str, language: str | None = None) -> str:
+    """A unit price with the currency's decimals, or up to six when it has more ('€93.333333')."""
+    amount = to_decimal(amount)
+    exponent = amount.normalize().as_tuple().exponent
+    places = max(minor_units(currency), -exponent if isinstance(exponent, int) else 0)
+    shown = amount.quantize(Decimal(1).scaleb(-places))
+    return format_currency(shown, currency.upper(), locale=_babel_locale(language), decimal_quantization=False)
+
+
 def format_number(value, language: str | None = None, places: int | None = None) -> str:
     """Format a plain decimal per locale (quantities, factors)."""
     if value is None:

@@ -1,12 +1,12 @@
 """Writes for accounts and contacts. Every change is validated here and audited."""
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from billing_site.audit import audit_record
 from billing_site.errors import ValidationFailed
 from billing_site.roles import is_finance
+from billing_site.validation import check_fields, full_clean
 from customers.models import Account, Contact
 
 # Credit terms are finance's decision: a sales rep may edit an account but not these.
@@ -17,13 +17,6 @@ ACCOUNT_FIELDS = (
     "credit_limit_amount", "credit_hold", "billing_emails", "sales_owner", "status", "notes",
 )
 CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "title", "is_billing_contact")
-
-
-def _full_clean(obj, exclude=None) -> None:
-    try:
-        obj.full_clean(exclude=exclude)
-    except ValidationError as exc:
-        raise ValidationFailed(fields=exc.message_dict) from exc
 
 
 def _check_finance_fields(*, actor, changed: set[str]) -> None:
@@ -38,14 +31,12 @@ def _check_finance_fields(*, actor, changed: set[str]) -> None:
 @transaction.atomic
 def account_create(*, actor, data: dict) -> Account:
     """Create an account after validating every field."""
-    unknown = set(data) - set(ACCOUNT_FIELDS)
-    if unknown:
-        raise ValidationFailed(fields={f: [_("Unknown field.")] for f in unknown})
+    check_fields(data, ACCOUNT_FIELDS)
     account = Account(**data)
     defaults = Account()
     _check_finance_fields(actor=actor, changed={f for f in FINANCE_FIELDS if getattr(account, f) != getattr(defaults, f)})
     account.number = "PENDING"
-    _full_clean(account, exclude=["number"])
+    full_clean(account, exclude=["number"])
     account.save()
     # The number derives from the primary key, so it is unique and never reused.
     account.number = f"ACC-{account.pk:05d}"
@@ -57,9 +48,7 @@ def account_create(*, actor, data: dict) -> Account:
 @transaction.atomic
 def account_update(*, account: Account, actor, data: dict) -> Account:
     """Update an account; the audit row lists each changed field with its old and new value."""
-    unknown = set(data) - set(ACCOUNT_FIELDS)
-    if unknown:
-        raise ValidationFailed(fields={f: [_("Unknown field.")] for f in unknown})
+    check_fields(data, ACCOUNT_FIELDS)
     account = Account.objects.select_for_update().get(pk=account.pk)
     before = {f: getattr(account, f) for f in data}
     for field, value in data.items():
@@ -68,7 +57,7 @@ def account_update(*, account: Account, actor, data: dict) -> Account:
     if not changed:
         return account
     _check_finance_fields(actor=actor, changed=changed)
-    _full_clean(account)
+    full_clean(account)
     account.save()
     changes = {f: [_audit_value(before[f]), _audit_value(getattr(account, f))] for f in sorted(changed)}
     if "status" in changed:
@@ -109,7 +98,7 @@ def account_set_credit_hold(*, account: Account, actor, hold: bool, reason: str 
 def contact_create(*, account: Account, actor, data: dict) -> Contact:
     """Add a contact; marking it billing contact moves the flag from the previous one."""
     contact = Contact(account=account, **{k: v for k, v in data.items() if k in CONTACT_FIELDS})
-    _full_clean(contact, exclude=["account"])
+    full_clean(contact, exclude=["account"])
     if contact.is_billing_contact:
         Contact.objects.filter(account=account, is_billing_contact=True).update(is_billing_contact=False)
     contact.save()
@@ -124,7 +113,7 @@ def contact_update(*, contact: Contact, actor, data: dict) -> Contact:
     for field, value in data.items():
         if field in CONTACT_FIELDS:
             setattr(contact, field, value)
-    _full_clean(contact, exclude=["account"])
+    full_clean(contact, exclude=["account"])
     if contact.is_billing_contact:
         Contact.objects.filter(account=contact.account_id, is_billing_contact=True).exclude(pk=contact.pk).update(
             is_billing_contact=False

@@ -12,6 +12,7 @@ from billing_site.audit import audit_history
 from billing_site.csv_export import csv_response
 from billing_site.errors import DomainError
 from billing_site.forms import form_add_domain_error
+from billing_site.money import quantum
 from billing_site.roles import ALL, FINANCE_ADMIN, role_required
 from invoicing import selectors, services
 from invoicing.forms import AllocateForm, PreviewForm, RunForm, ScheduleForm, UsageUploadForm, WhyForm
@@ -47,16 +48,10 @@ def invoice_export(request):
               "subtotal", "tax", "total", "run"]
     rows = (
         [i.number or "", i.status, i.account.number, i.account.name, i.legal_entity.name, i.currency, i.invoice_date or "",
-         i.due_date or "", i.subtotal_amount.quantize(_q(i)), i.tax_amount.quantize(_q(i)), i.total_amount.quantize(_q(i)), i.run_id or ""]
+         i.due_date or "", i.subtotal_amount.quantize(quantum(i.currency)), i.tax_amount.quantize(quantum(i.currency)), i.total_amount.quantize(quantum(i.currency)), i.run_id or ""]
         for i in qs.iterator(chunk_size=500)
     )
     return csv_response("invoices.csv", header, rows)
-
-
-def _q(document):
-    from billing_site.money import quantum
-
-    return quantum(document.currency)
 
 
 @role_required(ALL)
@@ -186,8 +181,8 @@ def credit_note_export(request):
               "subtotal", "tax", "total", "reason"]
     rows = (
         [n.number or "", n.status, n.kind, n.account.number, n.account.name, n.invoice.number if n.invoice_id else "",
-         n.legal_entity.name, n.currency, n.credit_date or "", n.subtotal_amount.quantize(_q(n)), n.tax_amount.quantize(_q(n)),
-         n.total_amount.quantize(_q(n)), n.reason]
+         n.legal_entity.name, n.currency, n.credit_date or "", n.subtotal_amount.quantize(quantum(n.currency)), n.tax_amount.quantize(quantum(n.currency)),
+         n.total_amount.quantize(quantum(n.currency)), n.reason]
         for n in qs.select_related("account", "invoice", "legal_entity").iterator(chunk_size=500)
     )
     return csv_response("credit-notes.csv", header, rows)

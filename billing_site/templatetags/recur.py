@@ -34,6 +34,17 @@ def numfmt(value, places=None):
 
 
 @register.filter
+def unitprice(amount, currency="EUR"):
+    """A unit price per locale with the currency's decimals, or up to 6 when it has them: '€0.0025'
+    per API call, '€49.00' per seat. Only trailing zeros are dropped: this is display, not rounding."""
+    if amount is None or amount == "":
+        return ""
+    if hasattr(amount, "amount") and hasattr(amount, "currency"):
+        amount, currency = amount.amount, str(amount.currency)
+    return money.format_unit_price(amount, str(currency), translation.get_language())
+
+
+@register.filter
 def lastday(end):
     """Service periods are half-open: show the inclusive last day."""
     if isinstance(end, dt.date):

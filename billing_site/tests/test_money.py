@@ -82,3 +82,21 @@ def test_numfmt_keeps_significant_decimals(language, value, places, expected):
 
     with translation.override(language):
         assert numfmt(Decimal(value), places) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "value", "currency", "expected"),
+    [
+        ("en", "0.002500", "EUR", "€0.0025"),
+        ("en", "49", "EUR", "€49.00"),
+        ("en", "93.333333", "EUR", "€93.333333"),
+        ("en", "1.5", "JPY", "¥1.5"),
+        ("en", "0.1", "KWD", "KWD0.100"),
+        ("fr", "1200", "EUR", "1\u202f200,00\u00a0€"),
+    ],
+)
+def test_unitprice_keeps_the_decimals_a_unit_price_has(language, value, currency, expected):
+    from billing_site.templatetags.recur import unitprice
+
+    with translation.override(language):
+        assert unitprice(Decimal(value), currency) == expected

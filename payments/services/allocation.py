@@ -30,10 +30,6 @@ from payments.selectors.balances import (
 from payments.services._common import actor_label, clean_amount, clean_currency, lock_invoices
 
 
-def _money(amount, currency) -> str:
-    return format_money(amount, currency)
-
-
 @transaction.atomic
 def payment_record(
     *,
@@ -74,7 +70,7 @@ def payment_record(
     )
     audit_record(
         obj=payment, action="recorded", actor=actor, actor_label=actor_name, to_state="received",
-        message=_("%(amount)s received by %(method)s") % {"amount": _money(amount, currency), "method": payment.get_method_display()},
+        message=_("%(amount)s received by %(method)s") % {"amount": format_money(amount, currency), "method": payment.get_method_display()},
     )
     if auto_allocate:
         payment_auto_allocate(payment=payment, actor=actor, today=today, actor_name=actor_name)
@@ -102,7 +98,7 @@ def _check_line(*, invoice: Invoice, invoice_line: InvoiceLine | None, amount: D
     open_line = line_balance(invoice_line=invoice_line)
     if amount > open_line:
         raise ValidationFailed(
-            fields={"amount": _("Only %(open)s is open on this line.") % {"open": _money(open_line, invoice.currency)}}
+            fields={"amount": _("Only %(open)s is open on this line.") % {"open": format_money(open_line, invoice.currency)}}
         )
 
 
@@ -123,7 +119,7 @@ def _allocate(*, source, invoice: Invoice, amount: Decimal, today: dt.date, acto
         source.save(update_fields=["allocated_amount", "unapplied_amount"])
     action = "allocated" if amount > 0 else "unallocated"
     text = _("%(amount)s of %(source)s to %(invoice)s") % {
-        "amount": _money(abs(amount), invoice.currency), "source": source, "invoice": invoice,
+        "amount": format_money(abs(amount), invoice.currency), "source": source, "invoice": invoice,
     }
     audit_record(obj=source, action=action, actor=actor, actor_label=actor_name, message=text,
                  data={"invoice": invoice.pk, "amount": str(amount)})
@@ -144,12 +140,12 @@ def payment_allocate(
     amount = clean_amount(amount, payment.currency)
     if amount > payment.unapplied_amount:
         raise ValidationFailed(
-            fields={"amount": _("Only %(open)s of this payment is unapplied.") % {"open": _money(payment.unapplied_amount, payment.currency)}}
+            fields={"amount": _("Only %(open)s of this payment is unapplied.") % {"open": format_money(payment.unapplied_amount, payment.currency)}}
         )
     open_amount = invoice_balance(invoice)
     if amount > open_amount:
         raise ValidationFailed(
-            fields={"amount": _("Only %(open)s is open on invoice %(invoice)s.") % {"open": _money(open_amount, invoice.currency), "invoice": invoice}}
+            fields={"amount": _("Only %(open)s is open on invoice %(invoice)s.") % {"open": format_money(open_amount, invoice.currency), "invoice": invoice}}
         )
     _check_line(invoice=invoice, invoice_line=invoice_line, amount=amount)
     return _allocate(source=payment, invoice=invoice, amount=amount, today=today, actor=actor,
@@ -196,7 +192,7 @@ def _take_back(*, source, invoice, groups, amount, today, actor, invoice_line, a
     amount = applied if amount in (None, "") else clean_amount(amount, invoice.currency)
     if amount > applied:
         raise ValidationFailed(
-            fields={"amount": _("Only %(applied)s is allocated to this invoice.") % {"applied": _money(applied, invoice.currency)}}
+            fields={"amount": _("Only %(applied)s is allocated to this invoice.") % {"applied": format_money(applied, invoice.currency)}}
         )
     out, left = [], amount
     # Invoice-level allocations are taken back first, then line by line.
@@ -230,12 +226,12 @@ def credit_note_allocate(
     available = credit_note_balance(credit_note)
     if amount > available:
         raise ValidationFailed(
-            fields={"amount": _("Only %(open)s of this credit note is available.") % {"open": _money(available, credit_note.currency)}}
+            fields={"amount": _("Only %(open)s of this credit note is available.") % {"open": format_money(available, credit_note.currency)}}
         )
     open_amount = invoice_balance(invoice)
     if amount > open_amount:
         raise ValidationFailed(
-            fields={"amount": _("Only %(open)s is open on invoice %(invoice)s.") % {"open": _money(open_amount, invoice.currency), "invoice": invoice}}
+            fields={"amount": _("Only %(open)s is open on invoice %(invoice)s.") % {"open": format_money(open_amount, invoice.currency), "invoice": invoice}}
         )
     _check_line(invoice=invoice, invoice_line=invoice_line, amount=amount)
     return _allocate(source=credit_note, invoice=invoice, amount=amount, today=today, actor=actor,
@@ -264,7 +260,7 @@ def payment_refund(
     if amount > payment.unapplied_amount:
         raise ValidationFailed(
             fields={"amount": _("Only %(open)s of this payment is unapplied: unallocate it first to refund more.")
-                    % {"open": _money(payment.unapplied_amount, payment.currency)}}
+                    % {"open": format_money(payment.unapplied_amount, payment.currency)}}
         )
     refund = Refund.objects.create(
         account=payment.account, currency=payment.currency, payment=payment, amount=amount, refund_date=today,
@@ -276,7 +272,7 @@ def payment_refund(
     payment.unapplied_amount = round_money(payment.unapplied_amount - amount, payment.currency)
     payment.save(update_fields=["refunded_amount", "unapplied_amount"])
     audit_record(obj=payment, action="refunded", actor=actor, actor_label=actor_name,
-                 message=_("%(amount)s refunded") % {"amount": _money(amount, payment.currency)}, data={"refund": refund.pk})
+                 message=_("%(amount)s refunded") % {"amount": format_money(amount, payment.currency)}, data={"refund": refund.pk})
     return refund
 
 
@@ -309,7 +305,7 @@ def credit_note_refund(
     available = credit_note_balance(credit_note)
     if amount > available:
         raise ValidationFailed(
-            fields={"amount": _("Only %(open)s of this credit note is available.") % {"open": _money(available, credit_note.currency)}}
+            fields={"amount": _("Only %(open)s of this credit note is available.") % {"open": format_money(available, credit_note.currency)}}
         )
     if method not in PaymentMethodKind.values:
         raise ValidationFailed(fields={"method": _("Choose a payment method.")})
@@ -319,5 +315,5 @@ def credit_note_refund(
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
     audit_record(obj=credit_note, action="refunded", actor=actor, actor_label=actor_name,
-                 message=_("%(amount)s refunded") % {"amount": _money(amount, credit_note.currency)}, data={"refund": refund.pk})
+                 message=_("%(amount)s refunded") % {"amount": format_money(amount, credit_note.currency)}, data={"refund": refund.pk})
     return refund

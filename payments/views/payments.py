@@ -10,7 +10,7 @@ from billing_site.audit import audit_history
 from billing_site.csv_export import csv_response
 from billing_site.errors import DomainError
 from billing_site.forms import form_add_domain_error
-from billing_site.money import round_money
+from billing_site.money import format_money, round_money
 from billing_site.roles import role_required
 from customers.models import Account
 from invoicing.models import CreditNote, Invoice, InvoiceLine
@@ -47,7 +47,6 @@ def payment_export(request):
 
 
 def _plain(amount, currency):
-    from billing_site.money import round_money
 
     return str(round_money(amount, currency))
 
@@ -75,16 +74,10 @@ def payment_create(request):
             form_add_domain_error(form, exc)
         else:
             messages.success(request, _("Payment recorded: %(allocated)s allocated, %(unapplied)s unapplied.") % {
-                "allocated": _money(payment.allocated_amount, payment.currency),
-                "unapplied": _money(payment.unapplied_amount, payment.currency)})
+                "allocated": format_money(payment.allocated_amount, payment.currency),
+                "unapplied": format_money(payment.unapplied_amount, payment.currency)})
             return redirect("payments:detail", pk=payment.pk)
     return render(request, "payments/payment_form.html", {"form": form})
-
-
-def _money(amount, currency):
-    from billing_site.money import format_money
-
-    return format_money(amount, currency)
 
 
 @role_required(READ)
@@ -125,7 +118,7 @@ def payment_allocate(request, pk: int):
             payment=payment, invoice=invoice, amount=form.cleaned_data["amount"], invoice_line=line,
             today=clock.today(), actor=request.user)):
         messages.success(request, _("%(amount)s allocated to %(invoice)s.") % {
-            "amount": _money(form.cleaned_data["amount"], payment.currency), "invoice": invoice})
+            "amount": format_money(form.cleaned_data["amount"], payment.currency), "invoice": invoice})
     return redirect("payments:detail", pk=pk)
 
 
@@ -165,7 +158,7 @@ def payment_refund(request, pk: int):
         elif _act(request, payment, lambda: services.payment_refund(
                 payment=payment, amount=form.cleaned_data["amount"], reason=form.cleaned_data["reason"],
                 today=clock.today(), actor=request.user)):
-            messages.success(request, _("%(amount)s refunded.") % {"amount": _money(form.cleaned_data["amount"], payment.currency)})
+            messages.success(request, _("%(amount)s refunded.") % {"amount": format_money(form.cleaned_data["amount"], payment.currency)})
     return redirect("payments:detail", pk=pk)
 
 
@@ -223,7 +216,7 @@ def credit_note_view(request, pk: int):
             if form.is_valid() and _act(request, note, lambda: services.credit_note_refund(
                     credit_note=note, amount=form.cleaned_data["amount"], method=form.cleaned_data["method"],
                     reason=form.cleaned_data["reason"], today=today, actor=request.user)):
-                messages.success(request, _("%(amount)s refunded.") % {"amount": _money(form.cleaned_data["amount"], note.currency)})
+                messages.success(request, _("%(amount)s refunded.") % {"amount": format_money(form.cleaned_data["amount"], note.currency)})
         return redirect("payments:credit-note", pk=pk)
     context = {
         "note": note, "allocations": Allocation.objects.filter(credit_note=note).select_related("invoice"),
