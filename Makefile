@@ -40,9 +40,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check . || true
 
 messages: $(STAMP)
-	cd billing_site && ../$(BIN)/python ../manage.py makemessages -l fr --ignore='*/static/*' && cd ..
-	for app in customers catalog quotes contracts invoicing payments; do (cd $$app && ../$(BIN)/python ../manage.py makemessages -l fr); done
-	$(BIN)/python manage.py compilemessages
+	$(BIN)/python manage.py makemessages -l fr --no-location --ignore='.venv/*' --ignore='var/*' --ignore='test-artifacts/*'
+	$(BIN)/python manage.py compilemessages --ignore='.venv/*'
 
 clean:
 	rm -rf var

@@ -2,7 +2,7 @@
 
 When a test here fails after you added or changed a string:
 
-    DEBUG=1 .venv/bin/python manage.py makemessages -l fr --ignore='.venv/*' --ignore='var/*' \
+    DEBUG=1 .venv/bin/python manage.py makemessages -l fr --no-location --ignore='.venv/*' --ignore='var/*' \
         --ignore='test-artifacts/*'
     # translate the msgids named in the failure, remove any "#, fuzzy" flag after checking the text
     DEBUG=1 .venv/bin/python manage.py compilemessages --ignore='.venv/*'
