@@ -12,12 +12,15 @@ from rest_framework.views import APIView
 
 from billing_site import clock
 from billing_site.api import IdempotentMixin, RecurViewSet
+from billing_site.money import round_money
 from billing_site.roles import ALL, FINANCE_ADMIN
 from catalog.models import Product
 from contracts import selectors, services
 from contracts.models import AmendmentType, Contract, Order, OrderProduct, ScheduleEntry, Subscription
+from contracts.scheduling import plain
 from contracts.selectors import CONTRACT_SORTS, ORDER_SORTS, ContractFilter, OrderFilter
 from contracts.services import AmendmentRequest
+from contracts.services.schedule import entry_of
 
 
 class OrderProductSerializer(serializers.ModelSerializer):
@@ -134,30 +137,64 @@ class AmendmentSerializer(serializers.Serializer):
         )
 
 
-def _entry(e) -> dict:
+def _entry(e, currency: str) -> dict:
     return {
         "kind": e.kind, "period_start": e.period_start, "period_end": e.period_end, "last_day": e.last_day,
-        "bill_on": e.bill_on, "quantity": str(e.quantity), "unit_price": str(e.unit_price), "factor": str(e.factor),
-        "amount": None if e.amount is None else str(e.amount), "credits": e.credits, "entry": e.id,
+        "bill_on": e.bill_on, "quantity": plain(e.quantity), "quantity_display": e.quantity_display, "delta": e.delta,
+        "unit_price": plain(e.unit_price), "factor": str(e.factor),
+        "amount": None if e.amount is None else str(round_money(e.amount, currency)), "credits": e.credits, "entry": e.id,
+    }
+
+
+def _money(value, currency: str) -> str:
+    return str(round_money(value, currency))
+
+
+def effect_data(effect) -> dict:
+    """An applied amendment as the API answers it: the preview's shape, with the entries' ids."""
+    items: dict[int, dict] = {}
+    currency = effect.order.currency
+
+    def item(row) -> dict:
+        if row.subscription_id not in items:
+            items[row.subscription_id] = {
+                "subscription": row.subscription_id, "label": row.subscription.product.name,
+                "cancelled": [], "replacements": [], "credits": [], "charges": [],
+            }
+        return items[row.subscription_id]
+
+    for key, rows in (("cancelled", effect.cancelled), ("replacements", effect.kept), ("credits", effect.credits),
+                      ("charges", effect.charges)):
+        for row in rows:
+            item(row)[key].append(_entry(entry_of(row), currency))
+    new_subscriptions = [s.pk for s in effect.new_subscriptions]
+    return {
+        "order": OrderSerializer(effect.order).data, "contract": effect.order.contract_id,
+        "effective_date": effect.order.effective_date, "amendment_type": effect.order.amendment_type,
+        "new_subscription": new_subscriptions[0] if len(new_subscriptions) == 1 else None,
+        "new_subscriptions": new_subscriptions, "items": list(items.values()),
+        "cancelled_amount": _money(effect.cancelled_amount, currency), "credits_amount": _money(effect.credits_amount, currency),
+        "charges_amount": _money(effect.charges_amount, currency), "net_amount": _money(effect.net_amount, currency),
     }
 
 
 def preview_data(preview) -> dict:
+    currency = preview.contract.currency
     return {
         "contract": preview.contract.pk,
         "items": [
             {
                 "subscription": getattr(item.subscription, "pk", None), "label": str(item.label),
-                "old_quantity": str(item.old_quantity), "new_quantity": str(item.new_quantity),
-                "cancelled": [_entry(e) for e in item.plan.cancelled],
-                "replacements": [_entry(e) for e in item.plan.replacements],
-                "credits": [_entry(e) for e in item.plan.credits],
-                "charges": [_entry(e) for e in item.plan.charges],
+                "old_quantity": plain(item.old_quantity), "new_quantity": plain(item.new_quantity),
+                "cancelled": [_entry(e, currency) for e in item.plan.cancelled],
+                "replacements": [_entry(e, currency) for e in item.plan.replacements],
+                "credits": [_entry(e, currency) for e in item.plan.credits],
+                "charges": [_entry(e, currency) for e in item.plan.charges],
             }
             for item in preview.items
         ],
-        "cancelled_amount": str(preview.cancelled_amount), "credits_amount": str(preview.credits_amount),
-        "charges_amount": str(preview.charges_amount), "net_amount": str(preview.net_amount),
+        "cancelled_amount": _money(preview.cancelled_amount, currency), "credits_amount": _money(preview.credits_amount, currency),
+        "charges_amount": _money(preview.charges_amount, currency), "net_amount": _money(preview.net_amount, currency),
     }
 
 
@@ -227,14 +264,19 @@ class ContractViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurVie
         preview = services.contract_amendment_preview(contract=contract, request=serializer.request(), today=clock.today())
         return Response(preview_data(preview))
 
-    @action(detail=True, methods=["post"], url_path="amendments", url_name="amendments")
+    @action(detail=True, methods=["get", "post"], url_path="amendments", url_name="amendments")
     def amend(self, request, *args, **kwargs):
-        """Apply an amendment (same input as the preview); returns the amendment order."""
+        """GET: the contract's amendments, each with the entries it cancelled, kept and wrote, and totals.
+        POST (same input as the preview): apply an amendment; answers with its order and the same effect (201)."""
         contract = get_object_or_404(Contract, pk=kwargs.get("pk"))
+        if request.method == "GET":
+            effects = selectors.amendment_effects(contract=contract)
+            return Response({"count": len(effects), "results": [effect_data(e) for e in effects]})
         serializer = AmendmentSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         order = services.contract_amend(contract=contract, request=serializer.request(), actor=request.user, today=clock.today())
-        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+        (effect,) = selectors.amendment_effects(contract=contract, order_ids=[order.pk])
+        return Response(effect_data(effect), status=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["post"])
     def renew(self, request, *args, **kwargs):

@@ -255,6 +255,10 @@ class ScheduleEntry(models.Model):
     cancelled_by = models.ForeignKey(
         Order, verbose_name=_("cancelled by"), null=True, blank=True, on_delete=models.PROTECT, related_name="cancelled_entries"
     )
+    is_delta = models.BooleanField(
+        _("amendment delta"), default=False,
+        help_text=_("Units an amendment added (charge) or removed (credit) on top of the original lines; set by the amendment, never edited."),
+    )
     note = models.CharField(_("note"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     billed_at = models.DateTimeField(_("billed at"), null=True, blank=True)
@@ -280,6 +284,14 @@ class ScheduleEntry(models.Model):
     @property
     def factor(self) -> Fraction:
         return Fraction(self.factor_numerator, self.factor_denominator)
+
+    @property
+    def quantity_display(self) -> str:
+        """The quantity as schedules and previews show it: '+3' or '−3' for an amendment's delta."""
+        text = format(self.quantity.normalize(), "f")
+        if not self.is_delta:
+            return text
+        return f"−{text}" if self.kind == self.Kind.CREDIT else f"+{text}"
 
     @property
     def factor_display(self) -> str:

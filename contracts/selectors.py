@@ -153,6 +153,66 @@ def _bars(timeline: ContractTimeline) -> None:
                               "title": f"{e.period_start} – {e.period_end - timedelta(days=1)}"})
 
 
+@dataclass
+class AmendmentEffect:
+    """What one amendment order did to the schedule: the same four lists and totals as its preview."""
+
+    order: Order
+    cancelled: list[ScheduleEntry]
+    kept: list[ScheduleEntry]
+    credits: list[ScheduleEntry]
+    charges: list[ScheduleEntry]
+    new_subscriptions: list[Subscription]
+
+    @property
+    def cancelled_amount(self) -> Decimal:
+        return sum((e.amount or ZERO for e in self.cancelled), ZERO)
+
+    @property
+    def credits_amount(self) -> Decimal:
+        return sum((e.amount or ZERO for e in self.credits), ZERO)
+
+    @property
+    def charges_amount(self) -> Decimal:
+        return sum((e.amount or ZERO for e in [*self.kept, *self.charges]), ZERO)
+
+    @property
+    def net_amount(self) -> Decimal:
+        return self.credits_amount + self.charges_amount - self.cancelled_amount
+
+
+def amendment_effects(*, contract: Contract, order_ids=None) -> list[AmendmentEffect]:
+    """Each amendment of the contract with the entries it cancelled, kept (cut at the date) and wrote."""
+    orders = Order.objects.filter(contract=contract, type=Order.Type.AMENDMENT).prefetch_related("products").order_by("created_at", "id")
+    if order_ids is not None:
+        orders = orders.filter(pk__in=list(order_ids))
+    orders = list(orders)
+    ids = [o.pk for o in orders]
+    written: dict[int, list[ScheduleEntry]] = {pk: [] for pk in ids}
+    cancelled: dict[int, list[ScheduleEntry]] = {pk: [] for pk in ids}
+    rows = ScheduleEntry.objects.filter(Q(source_order__in=ids) | Q(cancelled_by__in=ids)).select_related("subscription__product").order_by("subscription_id", "period_start", "id")
+    for row in rows:
+        if row.source_order_id in written:
+            written[row.source_order_id].append(row)
+        if row.cancelled_by_id in cancelled:
+            cancelled[row.cancelled_by_id].append(row)
+    new_subs: dict[int, list[Subscription]] = {pk: [] for pk in ids}
+    for sub in Subscription.objects.filter(origin__order__in=ids).select_related("origin").order_by("id"):
+        new_subs[sub.origin.order_id].append(sub)
+    effects = []
+    for order in orders:
+        effective = order.effective_date
+        entries = written[order.pk]
+        effects.append(AmendmentEffect(
+            order=order, cancelled=cancelled[order.pk],
+            kept=[e for e in entries if e.kind != ScheduleEntry.Kind.CREDIT and effective and e.period_end <= effective],
+            credits=[e for e in entries if e.kind == ScheduleEntry.Kind.CREDIT],
+            charges=[e for e in entries if e.kind != ScheduleEntry.Kind.CREDIT and not (effective and e.period_end <= effective)],
+            new_subscriptions=new_subs[order.pk],
+        ))
+    return effects
+
+
 def due_entries(*, target_date: date, account_ids=None) -> QuerySet:
     """Pending entries an invoice run with this target date bills (bill_on ≤ target).
 

@@ -7,7 +7,7 @@ schedule rows, plans again under the lock, and cancels pending entries with a co
 so an invoice run billing the same entries at the same moment makes one of the two fail cleanly.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -214,10 +214,18 @@ def _plan(*, contract, subscriptions, entries, request: AmendmentRequest, today:
             raise ValidationFailed(fields={"unit_price": [_("The unit price must not be negative.")]})
         if price == sub.unit_price:
             raise ValidationFailed(fields={"unit_price": [_("The new price is the same as the current one.")]})
-        items.append(_change(sub=sub, entries=entries[sub.pk], effective=effective, new_quantity=ZERO, today=today, contract=contract))
+        old = _change(sub=sub, entries=entries[sub.pk], effective=effective, new_quantity=ZERO, today=today, contract=contract)
+        items.append(old)
         terms = terms_of(sub, unit_price=price)
         charges = scheduling.entries_for(terms=terms, quantity=sub.quantity, start=effective, end=sub.end_date,
                                          until=_until(sub))
+        # The new price for time already billed is billed with the credit of the old price, on one date.
+        bill_date = max(effective, today)
+        credited = [(c.period_start, c.period_end) for c in old.plan.credits]
+        charges = [
+            replace(c, bill_on=bill_date) if any(c.period_start < end and c.period_end > start for start, end in credited) else c
+            for c in charges
+        ]
         items.append(
             ItemPlan(
                 label=_("%(product)s at the new price") % {"product": sub.product.name}, old_quantity=ZERO,

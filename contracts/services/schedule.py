@@ -47,7 +47,7 @@ def entry_of(row: ScheduleEntry) -> scheduling.Entry:
         full_start=row.full_start, full_end=row.full_end, bill_on=row.bill_on, quantity=row.quantity,
         unit_price=row.unit_price, price_term_months=row.price_term_months, period_months=row.period_months,
         factor=Factor(row.factor_numerator, row.factor_denominator), amount=row.amount, credits=row.credits_id,
-        note=row.note,
+        note=row.note, delta=row.is_delta,
     )
 
 
@@ -61,6 +61,7 @@ def row_of(entry: scheduling.Entry, *, subscription: Subscription, order: Order)
         price_term_months=entry.price_term_months, period_months=entry.period_months,
         factor_numerator=entry.factor.numerator, factor_denominator=entry.factor.denominator,
         amount=entry.amount, currency=subscription.currency, credits_id=entry.credits, note=entry.note[:200],
+        is_delta=entry.delta,
     )
 
 

@@ -63,14 +63,52 @@ def test_amendment_preview_then_apply(finance_api, catalog):
         preview = finance_api.post(f"/api/v1/contracts/{contract.pk}/amendments/preview/", body, format="json")
         assert preview.status_code == 200
         item = preview.json()["items"][0]
-        assert [(c["period_start"], c["factor"], c["amount"]) for c in item["charges"]][:2] == [
-            ("2025-06-16", "15/30 = 0.500000", "75.00"), ("2025-07-01", "31/31 = 1.000000", "150.00"),
+        assert [(c["period_start"], c["quantity_display"], c["factor"], c["amount"]) for c in item["charges"]][:2] == [
+            ("2025-06-16", "+5", "15/30 = 0.500000", "25.00"), ("2025-07-01", "+5", "31/31 = 1.000000", "50.00"),
         ]
         assert ScheduleEntry.objects.filter(status="cancelled").count() == 0
         applied = finance_api.post(f"/api/v1/contracts/{contract.pk}/amendments/", body, format="json")
-    assert applied.status_code == 201 and applied.json()["amendment_type"] == "add_quantity"
+    assert applied.status_code == 201
+    data = applied.json()
+    # the answer is the effect: the preview's lists with the ids of the entries written, and the totals
+    assert (data["amendment_type"], data["order"]["number"], data["new_subscription"]) == ("add_quantity", f"ORD-{data['order']['id']:05d}", None)
+    (written,) = data["items"]
+    assert [c["amount"] for c in written["charges"]] == [c["amount"] for c in item["charges"]]
+    assert [c["entry"] for c in written["charges"]] == list(
+        ScheduleEntry.objects.filter(source_order=data["order"]["id"]).order_by("period_start").values_list("pk", flat=True)
+    )
+    assert (written["cancelled"], written["replacements"], written["credits"]) == ([], [], [])
+    assert (data["cancelled_amount"], data["credits_amount"], data["charges_amount"], data["net_amount"]) == (
+        "0.00", "0.00", "325.00", "325.00"
+    )
+    assert data["net_amount"] == preview.json()["net_amount"]
     sub.refresh_from_db()
     assert str(sub.quantity) == "15.000000"
+    listed = finance_api.get(f"/api/v1/contracts/{contract.pk}/amendments/").json()
+    assert listed["count"] == 1 and listed["results"][0] == data
+
+
+def test_change_price_answers_with_the_new_subscription_and_the_credit(finance_api, sales_api, catalog):
+    product = catalog.product("seat", price="120.00", frequency=1)
+    contract = services.order_activate(order=draft_order(catalog=catalog, products=[(product, 10)]), actor=None, today=date(2025, 1, 1))
+    sub = contract.subscriptions.get()
+    ids = list(contract.schedule.filter(period_start=date(2025, 1, 1)).values_list("pk", flat=True))
+    services.schedule_entries_mark_billed(entry_ids=ids, billed_at=None)
+    body = {"type": "change_price", "effective_date": "2025-01-21", "subscription": sub.pk, "unit_price": "180.00"}
+    with time_machine.travel("2025-01-25 10:00Z"):
+        data = finance_api.post(f"/api/v1/contracts/{contract.pk}/amendments/", body, format="json").json()
+    new = contract.subscriptions.exclude(pk=sub.pk).get()
+    assert (data["new_subscription"], data["new_subscriptions"]) == (new.pk, [new.pk])
+    old_item, new_item = data["items"]
+    # 10 × 120/12 × 11/31 = 35.48 credited and 10 × 180/12 × 11/31 = 53.23 billed, both on the 25th
+    assert [(c["period_start"], c["bill_on"], c["quantity_display"], c["amount"]) for c in old_item["credits"]] == [
+        ("2025-01-21", "2025-01-25", "−10", "-35.48")
+    ]
+    assert [(c["period_start"], c["bill_on"], c["amount"]) for c in new_item["charges"]][:2] == [
+        ("2025-01-21", "2025-01-25", "53.23"), ("2025-02-01", "2025-02-01", "150.00"),
+    ]
+    assert len(old_item["cancelled"]) == 11
+    assert sales_api.get(f"/api/v1/contracts/{contract.pk}/amendments/").status_code == 200
 
 
 def test_amendment_errors_use_the_error_format(finance_api, sales_api, catalog):

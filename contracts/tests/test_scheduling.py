@@ -157,31 +157,177 @@ def test_evergreen_schedule_stops_at_the_horizon_and_extends_from_there():
     ]
 
 
+def deltas(entries):
+    return [
+        (e.kind, e.period_start.isoformat(), e.period_end.isoformat(), e.bill_on.isoformat(), scheduling.plain(e.quantity),
+         f"{e.factor.numerator}/{e.factor.denominator}", str(e.amount))
+        for e in entries
+    ]
+
+
+def seats(*, price="20", quantity="8", day_count="actual_days", boundary="anniversary", end="2025-04-01", **kwargs):
+    """Monthly seats priced per month, in advance, from 2025-01-01."""
+    t = terms(unit_price=Decimal(price), price_term_months=1, day_count=day_count, boundary=boundary, **kwargs)
+    return Ledger(terms=t, quantity=Decimal(quantity), start=d("2025-01-01"), end=d(end))
+
+
+def test_adding_seats_bills_only_the_added_seats_for_the_rest_of_the_billed_period():
+    """The issue's example: 8 → 11 seats at 20.00 on day 21 of a 31-day billed period."""
+    ledger = seats()
+    ledger.bill(d("2025-01-01"))
+    plan = ledger.amend(effective=d("2025-01-21"), quantity=Decimal("11"), today=d("2025-01-21"))
+    assert plan.cancelled == [] and plan.credits == [] and plan.replacements == []
+    assert deltas(plan.charges) == [
+        # 3 × 20.00 × 11/31 = 21.29, where crediting 8 and billing 11 gave −56.77 + 78.06
+        ("charge", "2025-01-21", "2025-02-01", "2025-01-21", "3", "11/31", "21.29"),
+        ("charge", "2025-02-01", "2025-03-01", "2025-02-01", "3", "28/28", "60.00"),
+        ("charge", "2025-03-01", "2025-04-01", "2025-03-01", "3", "31/31", "60.00"),
+    ]
+    assert all(e.delta for e in plan.charges)
+    assert scheduling.explain(plan.charges[0], "EUR") == "+3 × 20 × 1/1 × 11/31 = 21.29 EUR"
+    # the original lines stay: 8 seats billed in January, 8 seats pending for February and March
+    assert [(e.status, scheduling.plain(e.quantity), str(e.amount)) for e in ledger.rows[:3]] == [
+        (BILLED, "8", "160.00"), (PENDING, "8", "160.00"), (PENDING, "8", "160.00"),
+    ]
+
+
+def test_five_seats_added_with_four_days_left_cost_five_seats_for_four_days():
+    """10 → 15 at 12.00 with 4 of 31 days left: 5 × 12.00 × 4/31 = 7.74 (not −15.48 + 23.23 = 7.75)."""
+    ledger = seats(price="12", quantity="10")
+    ledger.bill(d("2025-01-01"))
+    plan = ledger.amend(effective=d("2025-01-28"), quantity=Decimal("15"), today=d("2025-01-28"))
+    assert deltas(plan.charges)[0] == ("charge", "2025-01-28", "2025-02-01", "2025-01-28", "5", "4/31", "7.74")
+
+
+AMENDMENTS = [
+    pytest.param(
+        "2025-02-10", "11", "2025-02-10",
+        [("charge", "2025-02-10", "2025-03-01", "2025-02-10", "3", "19/28", "40.71"),
+         ("charge", "2025-03-01", "2025-04-01", "2025-03-01", "3", "31/31", "60.00")],
+        [], id="increase-mid-period",
+    ),
+    pytest.param(
+        "2025-02-10", "5", "2025-02-10",
+        # 3 × 20.00 × 19/28 = 40.71 credited on the 8 seats billed for February; March is rescheduled at 5
+        [("charge", "2025-03-01", "2025-04-01", "2025-03-01", "5", "31/31", "100.00")],
+        [("credit", "2025-02-10", "2025-03-01", "2025-02-10", "3", "19/28", "-40.71")], id="decrease-mid-period",
+    ),
+    pytest.param(
+        "2025-02-01", "11", "2025-02-01",
+        [("charge", "2025-02-01", "2025-03-01", "2025-02-01", "3", "28/28", "60.00"),
+         ("charge", "2025-03-01", "2025-04-01", "2025-03-01", "3", "31/31", "60.00")],
+        [], id="increase-on-the-billing-day",
+    ),
+    pytest.param(
+        "2025-02-01", "5", "2025-02-01",
+        [("charge", "2025-03-01", "2025-04-01", "2025-03-01", "5", "31/31", "100.00")],
+        [("credit", "2025-02-01", "2025-03-01", "2025-02-01", "3", "28/28", "-60.00")], id="decrease-on-the-billing-day",
+    ),
+    pytest.param(
+        "2025-02-28", "11", "2025-02-28",
+        [("charge", "2025-02-28", "2025-03-01", "2025-02-28", "3", "1/28", "2.14"),
+         ("charge", "2025-03-01", "2025-04-01", "2025-03-01", "3", "31/31", "60.00")],
+        [], id="increase-on-the-last-day",
+    ),
+    pytest.param(
+        "2025-02-28", "5", "2025-02-28",
+        [("charge", "2025-03-01", "2025-04-01", "2025-03-01", "5", "31/31", "100.00")],
+        [("credit", "2025-02-28", "2025-03-01", "2025-02-28", "3", "1/28", "-2.14")], id="decrease-on-the-last-day",
+    ),
+]
+
+
+@pytest.mark.parametrize(("effective", "quantity", "today", "charges", "credits"), AMENDMENTS)
+def test_seat_changes_in_a_billed_period(effective, quantity, today, charges, credits):
+    ledger = seats()
+    ledger.bill(d("2025-02-01"))  # January and February billed, 8 seats each
+    plan = ledger.amend(effective=d(effective), quantity=Decimal(quantity), today=d(today))
+    assert deltas(plan.charges) == charges
+    assert deltas(plan.credits) == credits
+    if Decimal(quantity) < 8:
+        assert deltas(plan.cancelled) == [("charge", "2025-03-01", "2025-04-01", "2025-03-01", "8", "31/31", "160.00")]
+    else:
+        assert plan.cancelled == []
+
+
+def test_an_increase_then_a_decrease_in_the_same_period():
+    ledger = seats()
+    ledger.bill(d("2025-01-01"))
+    ledger.amend(effective=d("2025-01-11"), quantity=Decimal("12"), today=d("2025-01-11"))
+    ledger.bill(d("2025-01-11"))  # +4 × 21/31 = 54.19 billed
+    plan = ledger.amend(effective=d("2025-01-21"), quantity=Decimal("9"), today=d("2025-01-21"))
+    # 3 removed, last in first out: from the 4 added seats, for the 11 days left
+    assert deltas(plan.credits) == [("credit", "2025-01-21", "2025-02-01", "2025-01-21", "3", "11/31", "-21.29")]
+    assert plan.credits[0].credits == 4
+    # the pending +4 of February and March lose 3 each: cancelled, replaced by +1
+    assert deltas(plan.cancelled) == [
+        ("charge", "2025-02-01", "2025-03-01", "2025-02-01", "4", "28/28", "80.00"),
+        ("charge", "2025-03-01", "2025-04-01", "2025-03-01", "4", "31/31", "80.00"),
+    ]
+    assert deltas(plan.charges) == [
+        ("charge", "2025-02-01", "2025-03-01", "2025-02-01", "1", "28/28", "20.00"),
+        ("charge", "2025-03-01", "2025-04-01", "2025-03-01", "1", "31/31", "20.00"),
+    ]
+    ledger.bill(d("2025-03-31"))
+    # 8 × 3 months + 4 seats for 10 days + 1 seat for 11 days + 1 seat × 2 months
+    assert ledger.total(BILLED) == Decimal("480.00") + Decimal("54.19") - Decimal("21.29") + Decimal("40.00")
+
+
+def test_an_increase_not_yet_billed_then_a_decrease_cuts_the_pending_delta():
+    ledger = seats()
+    ledger.bill(d("2025-01-01"))
+    ledger.amend(effective=d("2025-01-11"), quantity=Decimal("12"), today=d("2025-01-11"))
+    plan = ledger.amend(effective=d("2025-01-21"), quantity=Decimal("9"), today=d("2025-01-11"))
+    assert plan.credits == []
+    assert deltas(plan.replacements) == [("charge", "2025-01-11", "2025-01-21", "2025-01-11", "4", "10/31", "25.81")]
+    assert deltas(plan.charges)[0] == ("charge", "2025-01-21", "2025-02-01", "2025-01-11", "1", "11/31", "7.10")
+
+
+def test_a_cancellation_after_an_increase_leaves_nothing_pending():
+    ledger = seats()
+    ledger.bill(d("2025-01-01"))
+    ledger.amend(effective=d("2025-01-11"), quantity=Decimal("11"), today=d("2025-01-11"))
+    ledger.bill(d("2025-02-01"))
+    plan = ledger.amend(effective=d("2025-02-15"), quantity=Decimal("0"), today=d("2025-02-15"))
+    # both layers of February are credited for the 14 days left; March (8 and +3) is cancelled
+    assert deltas(plan.credits) == [
+        ("credit", "2025-02-15", "2025-03-01", "2025-02-15", "8", "14/28", "-80.00"),
+        ("credit", "2025-02-15", "2025-03-01", "2025-02-15", "3", "14/28", "-30.00"),
+    ]
+    assert plan.charges == [] and plan.replacements == []
+    assert ledger.total(PENDING) == Decimal("-110.00")
+    ledger.bill(d("2025-02-15"))
+    assert ledger.total(PENDING) == 0
+    # 8 seats for 1.5 months + 3 seats for 21/31 of January and half of February
+    assert ledger.total(BILLED) == Decimal("240.00") + Decimal("40.65") + Decimal("30.00")
+
+
+def test_a_backdated_amendment_bills_everything_on_the_amendment_date():
+    ledger = seats()
+    ledger.bill(d("2025-02-01"))
+    plan = ledger.amend(effective=d("2025-01-21"), quantity=Decimal("5"), today=d("2025-02-05"))
+    assert deltas(plan.credits) == [
+        ("credit", "2025-01-21", "2025-02-01", "2025-02-05", "3", "11/31", "-21.29"),
+        ("credit", "2025-02-01", "2025-03-01", "2025-02-05", "3", "28/28", "-60.00"),
+    ]
+    assert {e.bill_on for e in plan.new_entries if e.period_start < d("2025-03-01")} == {d("2025-02-05")}
+
+
 @pytest.mark.parametrize(
-    ("day_count", "credit", "charge"),
+    ("day_count", "boundary", "expected"),
     [
-        # 11 of 31 days: 100.00 × 11/31 = 35.48 credited, 150.00 × 11/31 = 53.23 charged
-        ("actual_days", ("2025-01-21", "2025-02-01", "2025-01-21", "11/31", "-35.48"), ("2025-01-21", "2025-02-01", "2025-01-21", "11/31", "53.23")),
         # 30/360: 21 Jan → 1 Feb counts 10 of 30 days
-        ("thirty_360", ("2025-01-21", "2025-02-01", "2025-01-21", "10/30", "-33.33"), ("2025-01-21", "2025-02-01", "2025-01-21", "10/30", "50.00")),
+        ("thirty_360", "anniversary", ("charge", "2025-01-21", "2025-02-01", "2025-01-21", "3", "10/30", "20.00")),
+        # calendar months: the same January, 11 of 31 days
+        ("actual_days", "calendar", ("charge", "2025-01-21", "2025-02-01", "2025-01-21", "3", "11/31", "21.29")),
     ],
 )
-def test_add_quantity_mid_period_under_both_day_counts(day_count, credit, charge):
-    ledger = Ledger(terms=terms(day_count=day_count, unit_price=Decimal("120")), quantity=Decimal("10"),
-                    start=d("2025-01-01"), end=d("2025-04-01"))
+def test_add_seats_under_thirty_360_and_calendar_rules(day_count, boundary, expected):
+    ledger = seats(day_count=day_count, boundary=boundary)
     ledger.bill(d("2025-01-01"))
-    plan = ledger.amend(effective=d("2025-01-21"), quantity=Decimal("15"), today=d("2025-01-10"))
-    assert rows(plan.cancelled) == [
-        ("2025-02-01", "2025-03-01", "2025-02-01", "28/28" if day_count == "actual_days" else "30/30", "100.00"),
-        ("2025-03-01", "2025-04-01", "2025-03-01", "31/31" if day_count == "actual_days" else "30/30", "100.00"),
-    ]
-    assert rows(plan.credits) == [credit]
-    assert rows(plan.charges) == [
-        charge,
-        ("2025-02-01", "2025-03-01", "2025-02-01", "28/28" if day_count == "actual_days" else "30/30", "150.00"),
-        ("2025-03-01", "2025-04-01", "2025-03-01", "31/31" if day_count == "actual_days" else "30/30", "150.00"),
-    ]
-    assert plan.credits[0].credits == 1
+    plan = ledger.amend(effective=d("2025-01-21"), quantity=Decimal("11"), today=d("2025-01-21"))
+    assert deltas(plan.charges)[0] == expected
+    assert len(plan.charges) == 3
 
 
 def test_a_pending_period_straddling_the_effective_date_is_cut_not_credited():
@@ -218,6 +364,7 @@ def published_2019_case():
 
 
 def test_published_2019_regression_ends_with_nothing_pending():
+    """Salesforce known issue W-5805301: an amendment then a cancellation left amounts to bill."""
     ledger = published_2019_case()
     assert ledger.table() == [
         ("charge", "2019-12-01", "2020-12-01", "366/366", "90000.00"),
@@ -233,16 +380,16 @@ def test_published_2019_regression_ends_with_nothing_pending():
         ("charge", "2019-12-01", "2020-12-01", "366/366", "90000.00"),
         ("charge", "2020-12-01", "2021-12-01", "365/365", "90000.00"),
         ("charge", "2021-12-01", "2022-12-01", "365/365", "90000.00"),
-        # to 95 on 15 Jan: 321 of 366 days credited at 75, charged at 95
-        ("credit", "2020-01-15", "2020-12-01", "321/366", "-78934.43"),
-        ("charge", "2020-01-15", "2020-12-01", "321/366", "99983.61"),
-        ("charge", "2020-12-01", "2021-12-01", "365/365", "114000.00"),
-        ("charge", "2021-12-01", "2022-12-01", "365/365", "114000.00"),
-        # to 0 on 31 Jan: the 95 are credited from the 31st; the 75 were already credited from the 15th
-        ("credit", "2020-01-31", "2020-12-01", "305/366", "-95000.00"),
+        # to 95 on 15 Jan: only the 20 added units, for 321 of 366 days and every later year
+        ("charge", "2020-01-15", "2020-12-01", "321/366", "21049.18"),
+        ("charge", "2020-12-01", "2021-12-01", "365/365", "24000.00"),
+        ("charge", "2021-12-01", "2022-12-01", "365/365", "24000.00"),
+        # to 0 on 31 Jan: each layer credited for its 305 days left, the 20 added units first
+        ("credit", "2020-01-31", "2020-12-01", "305/366", "-75000.00"),
+        ("credit", "2020-01-31", "2020-12-01", "305/366", "-20000.00"),
     ]
     statuses = [e.status for e in ledger.rows]
-    assert statuses == [BILLED, CANCELLED, CANCELLED, BILLED, BILLED, CANCELLED, CANCELLED, BILLED]
+    assert statuses == [BILLED, CANCELLED, CANCELLED, BILLED, CANCELLED, CANCELLED, BILLED, BILLED]
     assert ledger.total(PENDING) == Decimal("0")
     served = Fraction(PRICE) * (75 * Fraction(45, 366) + 95 * Fraction(16, 366))
     assert ledger.total(BILLED) == Decimal("16049.18")

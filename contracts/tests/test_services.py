@@ -99,7 +99,7 @@ def test_a_product_in_another_currency_is_refused(catalog):
 
 
 def test_published_2019_regression_through_the_services(catalog, finance_user):
-    """Annual in advance, 36 months from 2019-12-01 at 75 × 1,200.00; 95 from 2020-01-15; 0 from 2020-01-31."""
+    """Salesforce known issue W-5805301. Annual in advance, 36 months from 2019-12-01 at 75 × 1,200.00; 95 from 2020-01-15; 0 from 2020-01-31."""
     product = catalog.product("platform-annual", price="1200.00", frequency=12)
     order = draft_order(catalog=catalog, start=date(2019, 12, 1), term=36, products=[(product, 75)])
     contract = services.order_activate(order=order, actor=finance_user, today=date(2019, 12, 1))
@@ -122,18 +122,24 @@ def test_published_2019_regression_through_the_services(catalog, finance_user):
         ("charge", "billed", "2019-12-01", "2020-12-01", "366/366", "90000.000000"),
         ("charge", "cancelled", "2020-12-01", "2021-12-01", "365/365", "90000.000000"),
         ("charge", "cancelled", "2021-12-01", "2022-12-01", "365/365", "90000.000000"),
-        ("credit", "billed", "2020-01-15", "2020-12-01", "321/366", "-78934.430000"),
-        ("charge", "billed", "2020-01-15", "2020-12-01", "321/366", "99983.610000"),
-        ("charge", "cancelled", "2020-12-01", "2021-12-01", "365/365", "114000.000000"),
-        ("charge", "cancelled", "2021-12-01", "2022-12-01", "365/365", "114000.000000"),
-        ("credit", "billed", "2020-01-31", "2020-12-01", "305/366", "-95000.000000"),
+        # +20 from 15 Jan: only the added units, for the rest of the billed year and the later years
+        ("charge", "billed", "2020-01-15", "2020-12-01", "321/366", "21049.180000"),
+        ("charge", "cancelled", "2020-12-01", "2021-12-01", "365/365", "24000.000000"),
+        ("charge", "cancelled", "2021-12-01", "2022-12-01", "365/365", "24000.000000"),
+        # to 0 from 31 Jan: each layer credited for its 305 days left, the added units first
+        ("credit", "billed", "2020-01-31", "2020-12-01", "305/366", "-75000.000000"),
+        ("credit", "billed", "2020-01-31", "2020-12-01", "305/366", "-20000.000000"),
+    ]
+    assert [(e.quantity_display, e.credits_id) for e in ScheduleEntry.objects.filter(contract=contract, is_delta=True).order_by("id")] == [
+        ("+20", None), ("+20", None), ("+20", None), ("−75", sub.schedule.order_by("id").first().pk),
+        ("−20", sub.schedule.get(period_start=date(2020, 1, 15)).pk),
     ]
     entries = ScheduleEntry.objects.filter(contract=contract)
     assert sum(e.amount for e in entries if e.status == "pending") == 0
     billed = sum(e.amount for e in entries if e.status == "billed")
     assert billed == D("16049.18")  # 1,200 × (75 × 45/366 + 95 × 16/366) = 16,049.1803…
     cancelled = entries.filter(status="cancelled").values_list("cancelled_by__number", flat=True)
-    assert sorted(cancelled) == sorted([up.number, up.number, down.number, down.number])
+    assert sorted(cancelled) == sorted([down.number] * 4)
     sub.refresh_from_db()
     assert (sub.status, sub.end_date, sub.quantity) == (Subscription.Status.CANCELLED, date(2020, 1, 31), D("0"))
     assert selectors.why_not_billed(subscription=sub, target_date=date(2030, 1, 1)) == [
@@ -157,23 +163,25 @@ def test_preview_shows_exactly_what_the_amendment_writes(monthly_contract, finan
     request = AmendmentRequest(type=AmendmentType.ADD_QUANTITY, effective_date=date(2025, 1, 21), subscription=sub, quantity=D("5"))
     preview = services.contract_amendment_preview(contract=monthly_contract, request=request, today=date(2025, 1, 21))
     (item,) = preview.items
-    assert [(e.period_start, e.period_end, str(e.factor), e.amount) for e in item.plan.credits] == [
-        (date(2025, 1, 21), date(2025, 2, 1), "11/31 = 0.354839", D("-35.48"))
-    ]
-    assert [(e.period_start, e.amount) for e in item.plan.charges] == [
-        (date(2025, 1, 21), D("53.23")), (date(2025, 2, 1), D("150.00")), (date(2025, 3, 1), D("150.00")),
-        (date(2025, 4, 1), D("150.00")), (date(2025, 5, 1), D("150.00")), (date(2025, 6, 1), D("150.00")),
+    # January is billed: only the 5 added seats for its 11 days left, then +5 in every later month
+    assert item.plan.credits == [] and item.plan.cancelled == []
+    assert [(e.period_start, e.quantity_display, str(e.factor), e.amount) for e in item.plan.charges] == [
+        (date(2025, 1, 21), "+5", "11/31 = 0.354839", D("17.74")), (date(2025, 2, 1), "+5", "28/28 = 1.000000", D("50.00")),
+        (date(2025, 3, 1), "+5", "31/31 = 1.000000", D("50.00")), (date(2025, 4, 1), "+5", "30/30 = 1.000000", D("50.00")),
+        (date(2025, 5, 1), "+5", "31/31 = 1.000000", D("50.00")), (date(2025, 6, 1), "+5", "30/30 = 1.000000", D("50.00")),
     ]
     assert (preview.cancelled_amount, preview.credits_amount, preview.charges_amount, preview.net_amount) == (
-        D("500.00"), D("-35.48"), D("803.23"), D("267.75")
+        D("0"), D("0"), D("267.74"), D("267.74")
     )
     assert ScheduleEntry.objects.filter(contract=monthly_contract).count() == 6  # nothing written
-    services.contract_amend(contract=monthly_contract, request=request, actor=finance_user, today=date(2025, 1, 21))
+    order = services.contract_amend(contract=monthly_contract, request=request, actor=finance_user, today=date(2025, 1, 21))
     written = ScheduleEntry.objects.filter(contract=monthly_contract, source_order__type=Order.Type.AMENDMENT).order_by("id")
-    assert [(e.kind, e.period_start, e.amount) for e in written] == [
-        ("credit", date(2025, 1, 21), D("-35.48")),
-        *[("charge", e.period_start, e.amount) for e in item.plan.charges],
+    assert [(e.kind, e.period_start, e.amount, e.is_delta) for e in written] == [
+        ("charge", e.period_start, e.amount, True) for e in item.plan.charges
     ]
+    assert [(p.quantity, p.total_amount) for p in order.products.all()] == [(D("5"), D("267.74"))]
+    (effect,) = selectors.amendment_effects(contract=monthly_contract)
+    assert (effect.order, len(effect.charges), effect.cancelled, effect.kept, effect.net_amount) == (order, 6, [], [], D("267.74"))
 
 
 def test_effective_date_outside_the_contract_is_refused(monthly_contract):
