@@ -38,7 +38,7 @@ class TaxRuleAdmin(admin.ModelAdmin):
 
 @admin.register(BillingRule)
 class BillingRuleAdmin(admin.ModelAdmin):
-    list_display = ["name", "legal_entity", "period_boundary", "day_count", "invoice_grouping", "generate_invoices"]
+    list_display = ["name", "legal_entity", "period_boundary", "day_count", "invoice_grouping", "generate_invoices", "net_amendments"]
     list_filter = ["period_boundary", "day_count", "invoice_grouping", "legal_entity"]
     search_fields = ["name"]
 

@@ -114,6 +114,11 @@ class BillingRule(models.Model):
     day_count = models.CharField(_("day count"), max_length=16, choices=DayCount.choices, default=DayCount.ACTUAL_DAYS)
     invoice_grouping = models.CharField(_("invoice grouping"), max_length=16, choices=Grouping.choices, default=Grouping.ACCOUNT)
     generate_invoices = models.BooleanField(_("generate invoices"), default=True)
+    net_amendments = models.BooleanField(
+        _("net amendments on one document"), default=True,
+        help_text=_("An amendment's credit and charge billed together go on one document: an invoice when the net is "
+                    "positive, a credit note when it is negative. Off: a separate invoice and credit note."),
+    )
 
     class Meta:
         ordering = ["name"]

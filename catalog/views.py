@@ -347,8 +347,8 @@ REFERENCE = {
         "title": _("Billing rules"), "new": _("New billing rule"),
         "columns": [("name", _("Name")), ("legal_entity", _("Legal entity")), ("get_period_boundary_display", _("Period boundary")),
                     ("get_day_count_display", _("Day count")), ("get_invoice_grouping_display", _("Invoice grouping")),
-                    ("generate_invoices", _("Generate invoices"))],
-        "initial": {"generate_invoices": True},
+                    ("generate_invoices", _("Generate invoices")), ("net_amendments", _("Net amendments"))],
+        "initial": {"generate_invoices": True, "net_amendments": True},
     },
     "families": {
         "model": ProductFamily, "form": ProductFamilyForm, "create": services.product_family_create,

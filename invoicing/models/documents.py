@@ -164,6 +164,11 @@ class InvoiceLine(models.Model):
     tax_label = models.CharField(_("tax"), max_length=50, blank=True)
     tax_amount = models.DecimalField(_("tax amount"), **MONEY, default=Decimal("0"))
     total_amount = models.DecimalField(_("total"), **MONEY)
+    # An amendment's credit netted on an invoice (a negative line): the invoice line it corrects.
+    corrects = models.ForeignKey(
+        "self", verbose_name=_("corrects"), null=True, blank=True, on_delete=models.PROTECT, related_name="corrected_by",
+        help_text=_("The original invoice line this line corrects; set by the invoice run, never edited."),
+    )
 
     class Meta:
         ordering = ["invoice", "position", "id"]
@@ -270,7 +275,14 @@ class CreditNoteLine(models.Model):
         ordering = ["credit_note", "position", "id"]
         verbose_name = _("credit note line")
         verbose_name_plural = _("credit note lines")
-        constraints = [models.CheckConstraint(condition=Q(net_amount__gte=0), name="creditnoteline_net_not_negative")]
+        constraints = [
+            # Negative only for what a netted amendment deducts (its new charge, keyed by the entry) and
+            # for crediting an invoice's netted amendment credit line in full.
+            models.CheckConstraint(
+                condition=Q(net_amount__gte=0) | Q(credit_key__isnull=False) | Q(source="amendment_credit"),
+                name="creditnoteline_net_not_negative",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.description

@@ -52,6 +52,7 @@ ENTRY_FIELDS = (
     "factor_denominator", "amount", "currency", "credits_id", "note",
     "subscription__product__name", "subscription__legal_entity_id", "subscription__tax_rule_id",
     "subscription__billing_rule__invoice_grouping", "contract__payment_terms_days", "contract__number",
+    "subscription__billing_rule__net_amendments", "source_order_id", "source_order__type", "source_order__number", "is_delta",
 )
 ACCOUNT_FIELDS = (
     "id", "number", "name", "legal_name", "address_line1", "address_line2", "postal_code", "city", "region",
@@ -88,6 +89,7 @@ class LineDraft:
     tax_amount: Decimal
     total_amount: Decimal
     invoice_line_id: int | None = None  # credit lines: the invoice line they credit
+    amendment_id: int | None = None  # lines written by an amendment order (netted on one document)
 
 
 @dataclass
@@ -312,7 +314,7 @@ def build_account(ctx: BillingContext, account_id: int) -> AccountBill:
         language = account["language"] or "en"
         for row in ctx.entries.get(account_id, ()):
             bill_line(ctx, bill, documents, account, row, language)
-        bill.documents = list(documents.values())
+        bill.documents = net_amendments(documents)
     except (AccountFailed, DomainError) as exc:
         bill.documents, bill.ratings, bill.error = [], [], str(getattr(exc, "message", exc))
     return bill
@@ -346,14 +348,19 @@ def bill_line(ctx, bill, documents, account, row, language) -> None:
     if not is_credit and amount < 0:
         raise AccountFailed(_("The schedule entry %(id)s has a negative amount.") % {"id": row["id"]})
     terms = row["contract__payment_terms_days"]
-    key = (is_credit, currency, legal_entity_id, terms, row["contract_id"] if per_contract else None)
+    # One amendment, one document: its credits and charges are kept together, then netted.
+    amendment_id = None
+    if row["source_order__type"] == "amendment" and row["subscription__billing_rule__net_amendments"]:
+        amendment_id = row["source_order_id"]
+    key = (is_credit, currency, legal_entity_id, terms, row["contract_id"] if per_contract else None, amendment_id)
     doc = documents.get(key)
     if doc is None:
         doc = documents[key] = DocDraft(
             is_credit=is_credit, account_id=bill.account_id, legal_entity_id=legal_entity_id, currency=currency,
             payment_terms_days=terms, contract_id=key[4], language=language,
         )
-    net = -amount if is_credit else amount
+    # Lines are signed as on an invoice (a credit is negative) and flipped if they land on a credit note.
+    net = amount
     credited = ctx.credited_lines.get(row["credits_id"]) if is_credit else None
     if credited is not None:
         rate, label = credited["tax_rate_percent"], credited["tax_label"]
@@ -373,16 +380,67 @@ def bill_line(ctx, bill, documents, account, row, language) -> None:
         numerator, denominator = row["factor_numerator"], row["factor_denominator"]
         # The days counted over the days of the full period, as printed: '12/31 = 0.387097'.
         factor_display = _factor_text(numerator, denominator) if kind != Kind.ONE_TIME else ""
+    description = _describe(kind, row["subscription__product__name"], language, row["note"])
+    if row["is_delta"]:
+        description = _describe_delta(kind, row["subscription__product__name"], language, quantity, row["source_order__number"])
     doc.lines.append(
         LineDraft(
             entry_id=row["id"], subscription_id=row["subscription_id"], source=SOURCE_OF_KIND[kind],
-            description=_describe(kind, row["subscription__product__name"], language, row["note"]),
+            description=description,
             period_start=row["period_start"], period_end=row["period_end"], quantity=quantity, unit_price=unit_price,
             factor_numerator=numerator, factor_denominator=denominator, factor_display=factor_display,
             net_amount=net, tax_rate_percent=rate, tax_label=label, tax_amount=tax, total_amount=net + tax,
-            invoice_line_id=credited["id"] if credited else None,
+            invoice_line_id=credited["id"] if credited else None, amendment_id=amendment_id,
         )
     )
+
+
+def net_amendments(documents: dict[tuple, DocDraft]) -> list[DocDraft]:
+    """The account's documents, each amendment's credits and charges netted on one document.
+
+    An amendment's charge-only or credit-only group joins the ordinary invoice or credit note of
+    its key. A group holding both becomes one document: an invoice with negative credit lines when
+    the net is positive or zero, a credit note with negative charge lines when it is negative
+    (billing rule `net_amendments`, on by default; off, amendment lines are grouped as any other)."""
+    result: dict[tuple, DocDraft] = {}
+    amendments: dict[tuple, list[DocDraft]] = {}
+    for key, doc in documents.items():
+        if key[5] is None:
+            result[key] = doc
+        else:
+            amendments.setdefault(key[1:], []).append(doc)
+    netted = []
+    for key, docs in amendments.items():
+        if len(docs) == 1:
+            doc = docs[0]
+            plain = (doc.is_credit, *key[:4], None)
+            if plain in result:
+                result[plain].lines.extend(doc.lines)
+            else:
+                result[plain] = doc
+            continue
+        lines = [line for doc in docs for line in doc.lines]
+        doc = docs[0]
+        doc.is_credit = sum((line.net_amount for line in lines), ZERO) < 0
+        # The document's own kind of line first (charges on an invoice, credits on a credit note).
+        doc.lines = sorted(lines, key=lambda line: (line.net_amount > 0) if doc.is_credit else (line.net_amount < 0))
+        netted.append(doc)
+    documents = [*result.values(), *netted]
+    for doc in documents:
+        if doc.is_credit:
+            for line in doc.lines:
+                line.net_amount, line.tax_amount, line.total_amount = -line.net_amount, -line.tax_amount, -line.total_amount
+    return documents
+
+
+def _describe_delta(kind: str, product: str, language: str, quantity: Decimal, order: str) -> str:
+    units = format(quantity.normalize(), "f")
+    with translation.override(language):
+        if kind == Kind.CREDIT:
+            text = _("%(product)s: −%(units)s credited by amendment %(order)s") % {"product": product, "units": units, "order": order}
+        else:
+            text = _("%(product)s: +%(units)s added by amendment %(order)s") % {"product": product, "units": units, "order": order}
+    return text[:300]
 
 
 _PERIOD_PRICE: dict = {}

@@ -171,7 +171,8 @@ def credit_note_create(
         chosen: dict[int, Decimal] = {}
         if lines is None:
             chosen = {pk: line.net_amount - credited.get(pk, (ZERO, ZERO))[0] for pk, line in invoice_lines.items()}
-            chosen = {pk: amount for pk, amount in chosen.items() if amount > 0}
+            # A netted amendment credit (a negative line) is credited back too, so a full credit is the invoice's total.
+            chosen = {pk: amount for pk, amount in chosen.items() if amount != 0}
             kind = kind or CreditNote.Kind.FULL
         else:
             errors = {}

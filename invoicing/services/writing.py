@@ -24,7 +24,7 @@ from invoicing.services.numbering import numbers_take
 LINE_COLUMNS = (
     "invoice_id", "position", "source", "schedule_entry_id", "billing_key", "subscription_id", "description",
     "period_start", "period_end", "quantity", "unit_price", "factor_numerator", "factor_denominator",
-    "factor_display", "net_amount", "tax_rate_percent", "tax_label", "tax_amount", "total_amount",
+    "factor_display", "net_amount", "tax_rate_percent", "tax_label", "tax_amount", "total_amount", "corrects_id",
 )
 
 
@@ -95,7 +95,7 @@ def write_bills(
                 invoice.pk, position, line.source, line.entry_id, line.entry_id, line.subscription_id, line.description,
                 line.period_start, line.period_end, line.quantity, line.unit_price, line.factor_numerator,
                 line.factor_denominator, line.factor_display, line.net_amount, line.tax_rate_percent, line.tax_label,
-                line.tax_amount, line.total_amount,
+                line.tax_amount, line.total_amount, line.invoice_line_id,
             ))
         result.totals[doc.currency] += doc.total_amount
     _insert_invoice_lines(rows)

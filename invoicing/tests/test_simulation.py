@@ -42,6 +42,9 @@ def test_fourteen_months_of_daily_runs_bill_every_period_once_with_the_promised_
                                               subscription=seats, quantity=Decimal("2")),
         dt.date(2025, 10, 1): AmendmentRequest(type=AmendmentType.CANCEL_SUBSCRIPTION, effective_date=dt.date(2025, 10, 15),
                                                subscription=main.subscriptions.get(product=support)),
+        # a price change in a billed period: its credit and charge are netted on one invoice
+        dt.date(2025, 11, 10): AmendmentRequest(type=AmendmentType.CHANGE_PRICE, effective_date=dt.date(2025, 11, 15),
+                                                subscription=seats, unit_price=Decimal("1800.00")),
     }
     promised_changes = Decimal("0")
     day, end = start, dt.date(2026, 3, 1)
@@ -70,11 +73,20 @@ def test_fourteen_months_of_daily_runs_bill_every_period_once_with_the_promised_
     lines = {ln.billing_key: ln.net_amount for ln in InvoiceLine.objects.exclude(billing_key=None)}
     credits = {ln.credit_key: ln.net_amount for ln in CreditNoteLine.objects.exclude(credit_key=None)}
     for entry in due:
-        if entry.kind == "credit":
+        if entry.pk in credits:  # on a credit note: credits positive, a netted charge negative
             assert credits.pop(entry.pk) == -entry.amount, entry
-        else:
+        else:  # on an invoice: charges positive, a netted credit negative
             assert lines.pop(entry.pk) == entry.amount, entry
     assert lines == {} and credits == {}
+    # The price change: one invoice holds the new price's charge and the old price's credit.
+    price_change = ScheduleEntry.objects.get(kind="credit", period_start=dt.date(2025, 11, 15))
+    netted = InvoiceLine.objects.get(billing_key=price_change.pk)
+    # 1 seat, 15 of 30 days: 150.00 × 15/30 at the new price, 120.00 × 15/30 credited at the old one
+    assert [(ln.description, ln.net_amount, ln.corrects_id is not None) for ln in netted.invoice.lines.order_by("position")] == [
+        ("Seat", Decimal("75.00"), False),
+        (f"Seat: −1 credited by amendment {price_change.source_order.number}", Decimal("-60.00"), True),
+    ]
+    assert netted.corrects.invoice.status == "posted" and netted.corrects.net_amount == Decimal("120.00")
     # The licence: 12 months sold at 1,200.00, billed as 325/365 then 40/365 of the calendar year.
     bob_lines = list(InvoiceLine.objects.filter(invoice__account=bob).order_by("period_start").values_list(
         "period_start", "period_end", "factor_display", "net_amount"))
