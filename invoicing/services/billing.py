@@ -236,7 +236,7 @@ def load_context(
     credited_ids = [r["credits_id"] for r in rows if r["kind"] == Kind.CREDIT and r["credits_id"]]
     credited_lines = {}
     if credited_ids:
-        for line in InvoiceLine.objects.filter(billing_key__in=credited_ids).values("id", "billing_key", "invoice_id", "tax_rate_percent", "tax_label"):
+        for line in InvoiceLine.objects.filter(billing_key__in=credited_ids).values("id", "billing_key", "invoice_id", "tax_rate_percent", "tax_label", "invoice__number", "position"):
             credited_lines[line["billing_key"]] = line
     return BillingContext(
         target_date=target_date, accounts=accounts, entries=entries, legal_entities=refs.legal_entities,
@@ -382,7 +382,7 @@ def bill_line(ctx, bill, documents, account, row, language) -> None:
         factor_display = _factor_text(numerator, denominator) if kind != Kind.ONE_TIME else ""
     description = _describe(kind, row["subscription__product__name"], language, row["note"])
     if row["is_delta"]:
-        description = _describe_delta(kind, row["subscription__product__name"], language, quantity, row["source_order__number"])
+        description = _describe_delta(kind, row["subscription__product__name"], language, quantity, row["source_order__number"], credited)
     doc.lines.append(
         LineDraft(
             entry_id=row["id"], subscription_id=row["subscription_id"], source=SOURCE_OF_KIND[kind],
@@ -433,11 +433,16 @@ def net_amendments(documents: dict[tuple, DocDraft]) -> list[DocDraft]:
     return documents
 
 
-def _describe_delta(kind: str, product: str, language: str, quantity: Decimal, order: str) -> str:
+def _describe_delta(kind: str, product: str, language: str, quantity: Decimal, order: str, credited: dict | None) -> str:
+    """'Seat: +3 added by amendment ORD-00012'; a credit names the invoice line it corrects."""
     units = format(quantity.normalize(), "f")
     with translation.override(language):
         if kind == Kind.CREDIT:
             text = _("%(product)s: −%(units)s credited by amendment %(order)s") % {"product": product, "units": units, "order": order}
+            if credited is not None:
+                text += " " + _("(corrects invoice %(invoice)s, line %(line)s)") % {
+                    "invoice": credited["invoice__number"] or credited["invoice_id"], "line": credited["position"],
+                }
         else:
             text = _("%(product)s: +%(units)s added by amendment %(order)s") % {"product": product, "units": units, "order": order}
     return text[:300]

@@ -67,8 +67,9 @@ def test_a_backdated_price_change_is_billed_by_one_run_on_one_invoice(seats):
     assert lines(invoice) == [
         ("Seat", date(2025, 1, 21), D("8"), "11/31 = 0.354839", D("85.16"), D("17.03")),  # 8 × 30.00 × 11/31
         ("Seat", date(2025, 2, 1), D("8"), "28/28 = 1.000000", D("240.00"), D("48.00")),
-        (f"Seat: −8 credited by amendment {order.number}", date(2025, 1, 21), D("8"), "11/31 = 0.354839", D("-56.77"), D("-11.35")),
-        (f"Seat: −8 credited by amendment {order.number}", date(2025, 2, 1), D("8"), "28/28 = 1.000000", D("-160.00"), D("-32.00")),
+        (f"Seat: −8 credited by amendment {order.number} (corrects invoice F000001, line 1)", date(2025, 1, 21), D("8"),
+         "11/31 = 0.354839", D("-56.77"), D("-11.35")),
+        (f"Seat: −8 credited by amendment {order.number} (corrects invoice F000002, line 1)", date(2025, 2, 1), D("8"), "28/28 = 1.000000", D("-160.00"), D("-32.00")),
     ]
     assert (invoice.subtotal_amount, invoice.tax_amount, invoice.total_amount) == (D("108.39"), D("21.68"), D("130.07"))
     # each credit line names the original invoice line it corrects

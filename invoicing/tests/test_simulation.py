@@ -84,7 +84,8 @@ def test_fourteen_months_of_daily_runs_bill_every_period_once_with_the_promised_
     # 1 seat, 15 of 30 days: 150.00 × 15/30 at the new price, 120.00 × 15/30 credited at the old one
     assert [(ln.description, ln.net_amount, ln.corrects_id is not None) for ln in netted.invoice.lines.order_by("position")] == [
         ("Seat", Decimal("75.00"), False),
-        (f"Seat: −1 credited by amendment {price_change.source_order.number}", Decimal("-60.00"), True),
+        (f"Seat: −1 credited by amendment {price_change.source_order.number} (corrects invoice {netted.corrects.invoice.number}, line {netted.corrects.position})",
+         Decimal("-60.00"), True),
     ]
     assert netted.corrects.invoice.status == "posted" and netted.corrects.net_amount == Decimal("120.00")
     # The licence: 12 months sold at 1,200.00, billed as 325/365 then 40/365 of the calendar year.
