@@ -72,6 +72,14 @@ class AmendmentPreview:
     contract: Contract
     request: AmendmentRequest
     items: list[ItemPlan]
+    today: date | None = None
+
+    @property
+    def bill_date(self) -> date | None:
+        """The one date everything written for time already billed is billed on: the later of D and today."""
+        if self.request.effective_date is None:
+            return None
+        return max(self.request.effective_date, self.today or self.request.effective_date)
 
     @property
     def cancelled_amount(self) -> Decimal:
@@ -174,11 +182,11 @@ def _plan(*, contract, subscriptions, entries, request: AmendmentRequest, today:
         for sub in live:
             items.append(_change(sub=sub, entries=entries[sub.pk], effective=max(effective, sub.start_date), new_quantity=ZERO,
                                  today=today, contract=contract))
-        return AmendmentPreview(contract=contract, request=request, items=items)
+        return AmendmentPreview(contract=contract, request=request, items=items, today=today)
 
     if kind == AmendmentType.ADD_PRODUCT:
         items.append(_new_subscription(contract=contract, request=request, effective=effective, today=today))
-        return AmendmentPreview(contract=contract, request=request, items=items)
+        return AmendmentPreview(contract=contract, request=request, items=items, today=today)
 
     sub = request.subscription
     if sub is None:
@@ -234,7 +242,7 @@ def _plan(*, contract, subscriptions, entries, request: AmendmentRequest, today:
                 terms=terms, subscription=sub,
             )
         )
-    return AmendmentPreview(contract=contract, request=request, items=items)
+    return AmendmentPreview(contract=contract, request=request, items=items, today=today)
 
 
 def _positive(value, name: str) -> Decimal:

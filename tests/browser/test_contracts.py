@@ -4,7 +4,9 @@ from decimal import Decimal
 import pytest
 
 from billing_site import clock
+from billing_site.money import round_money
 from billing_site.roles import Role
+from catalog.pricing import add_months
 from conftest import make_user
 from contracts.models import Contract, ScheduleEntry
 from contracts.tests.factories import Catalog, draft_order
@@ -28,6 +30,16 @@ def test_finance_activates_amends_mid_period_with_preview_and_cancels(page):
     contract = Contract.objects.get()
     shot(page, "contract-activated")
 
+    # January-style: the current period is billed before the amendment
+    from invoicing import services as invoicing_services
+
+    invoicing_services.invoice_run_execute(
+        run=invoicing_services.invoice_run_create(actor=None, target_date=today, start=False, auto_post=True)
+    )
+    period_end = add_months(anchor=today - timedelta(days=10), months=1)
+    days, period_days = (period_end - today).days, (period_end - (today - timedelta(days=10))).days
+    added = round_money(Decimal(5 * 10 * days) / period_days, "EUR")  # 5 seats × 10.00 a month × days left
+
     page.click("#amend-contract")
     page.select_option("#id_type", "add_quantity")
     page.select_option("#id_subscription", str(contract.subscriptions.get().pk))
@@ -37,14 +49,22 @@ def test_finance_activates_amends_mid_period_with_preview_and_cancels(page):
     page.wait_for_selector("#amendment-preview")
     rows = page.locator("#amendment-preview tbody tr")
     kinds = [rows.nth(i).locator("td.what").inner_text().strip() for i in range(rows.count())]
-    # nothing billed yet: the 12 pending months are cancelled, the first kept until today, 12 new charges
-    assert (kinds.count("Cancelled"), kinds.count("Kept until the date"), kinds.count("Charge")) == (12, 1, 12)
-    assert ScheduleEntry.objects.filter(status="cancelled").count() == 0  # a preview writes nothing
+    # only the 5 added seats: for the rest of the billed period, then in each of the 11 later months; nothing cancelled
+    assert (kinds.count("Cancelled"), kinds.count("Kept until the date"), kinds.count("Credit"), kinds.count("Charge")) == (0, 0, 0, 12)
+    assert {rows.nth(i).locator("td.qty").inner_text().strip() for i in range(rows.count())} == {"+5"}
+    first = rows.nth(0)
+    assert first.locator("td.factor").inner_text().strip().startswith(f"{days}/{period_days} = ")
+    assert f"{added:,}" in first.locator("td.num").last.inner_text()
+    assert "Only the change is billed" in page.text_content("#preview-rule")
+    assert ScheduleEntry.objects.filter(is_delta=True).count() == 0  # a preview writes nothing
     shot(page, "contract-amendment-preview")
     page.click("#confirm-amendment")
     page.wait_for_selector("#contract-header")
     assert "Amendment ORD-" in page.text_content(".messages")
     assert contract.subscriptions.get().quantity == Decimal("15")
+    assert ScheduleEntry.objects.filter(is_delta=True, status="pending").count() == 12
+    assert ScheduleEntry.objects.get(is_delta=True, period_start=today).amount == added
+    assert "+5" in page.text_content("main")
 
     page.click("#cancel-contract")
     page.fill("#id_effective_date", (today + timedelta(days=3)).isoformat())
@@ -56,5 +76,6 @@ def test_finance_activates_amends_mid_period_with_preview_and_cancels(page):
     assert contract.status == Contract.Status.CANCELLED
     assert "Cancelled" in page.text_content("#contract-header").replace("\n", " ") or "Cancelled" in page.text_content("h1")
     pending_after = ScheduleEntry.objects.filter(contract=contract, status="pending", period_start__gte=today + timedelta(days=3))
-    assert [e.amount for e in pending_after] == []
+    # only the credit of the 10 billed seats for the billed days after the cancellation remains to bill
+    assert [(e.kind, e.quantity) for e in pending_after] == [("credit", Decimal("10"))]
     shot(page, "contract-cancelled")
