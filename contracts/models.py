@@ -2,8 +2,9 @@
 
 A contract's billing schedule holds every billable period of every subscription with its exact
 amount before any invoice run (DESIGN §3). An amendment effective on day D never edits a billed
-entry: it cancels the pending entries from D on, credits the billed time after D (never more than
-is still uncredited) and schedules the new quantity or price from D to the contract's end.
+entry: it writes the difference from D to the contract's end — added units as charges, removed
+units as credits of billed time (never more than is still uncredited) or as reduced pending
+entries — and a new price as a new subscription (`contracts.scheduling`).
 """
 
 from decimal import Decimal
