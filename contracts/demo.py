@@ -5,8 +5,8 @@ their start day: monthly, quarterly and annual products, billed in advance or in
 hardware and one-time set-up fees, 12/24/36-month terms, auto-renewing and evergreen contracts.
 One order stays a draft for finance to activate (the quotes demo's accepted quote leaves another).
 
-The amendments (an upsell in the middle of a billed period, a product added, a whole contract
-cancelled, +10 seats twenty days ago) change periods that invoicing has already billed, so they
+The amendments (10 seats removed in the middle of a billed period, a product added, a whole
+contract cancelled, +10 seats twenty days ago) change periods that invoicing has already billed, so they
 are not applied here: `amendment_events()` hands them to the invoicing demo, which replays the
 year day by day and applies each one on its own date, between the monthly invoice runs.
 
@@ -82,7 +82,7 @@ DRAFTS = [
 # Amendments: (key, contract key, when, type, sku of the subscription or product, quantity).
 # `when` is (months before this month, day) or ("days ago", n).
 AMENDMENTS = [
-    ("martin-upsell", "martin-growth", (4, 16), AmendmentType.ADD_QUANTITY, "PLAN-GROWTH", 10),
+    ("martin-downsell", "martin-growth", (4, 16), AmendmentType.REDUCE_QUANTITY, "PLAN-GROWTH", 10),
     ("lone-star-sso", "lone-star-growth", (5, 1), AmendmentType.ADD_PRODUCT, "ADDON-SSO", 1),
     ("lumiere-cancel", "lumiere-starter", (3, 10), AmendmentType.CANCEL_CONTRACT, None, None),
     ("dubois-upsell", "dubois-growth", ("days ago", 20), AmendmentType.ADD_QUANTITY, "PLAN-GROWTH", 10),

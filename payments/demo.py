@@ -9,7 +9,7 @@ dunning ladder (`dunning_run`), as the scheduled jobs would have. What is left i
 receivable: current invoices, late payers 1–30 days overdue (one partly paid), one account that
 stopped paying three months ago and that the ladder put on credit hold, and two accounts already on
 hold with invoices 61–90 and over 90 days overdue (one of them partly paid). Along the way: an
-amendment credit note applied to the next invoice, another refunded, an unapplied overpayment, and a
+amendment credit note refunded (a downsell's credit is netted on the next invoice), an unapplied overpayment, and a
 card declined for insufficient funds. Today's bank statement is imported at the end, with one line
 left in the review queue.
 

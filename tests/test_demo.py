@@ -34,18 +34,18 @@ def _by(model, field) -> dict[str, int]:
 
 def _figures():
     from billing_site.models import AuditLog
-    from invoicing.models import CreditNote, Invoice
+    from invoicing.models import Invoice
     from payments.models import PaymentAttempt
     from payments.selectors.balances import invoices_with_balance
 
-    # The upsell: 45 seats at 432.00 a year (10 % off 480.00) billed monthly; +10 seats from 16 July.
-    upsell = CreditNote.objects.get(account__name="Boulangeries Martin")
+    # The downsell: 45 seats at 432.00 a year (10 % off 480.00) billed monthly; −10 seats from 16 July.
     august = invoices_with_balance(Invoice.objects.filter(account__name="Boulangeries Martin", invoice_date=dt.date(2026, 8, 1))).get()
     # Annual in advance: 120 Enterprise seats at the 51–200 band (540.00), 5 % off.
     enterprise = Invoice.objects.get(account__name="Groupe Bernard Immobilier", invoice_date=dt.date(2026, 8, 1))
     decline = PaymentAttempt.objects.get(status=PaymentAttempt.Status.DECLINED_TRANSIENT)
     return {
-        "upsell credit": (upsell.credit_date, upsell.subtotal_amount, upsell.tax_amount),
+        "downsell": [(ln.quantity, ln.net_amount, ln.corrects.invoice.invoice_date if ln.corrects_id else None)
+                     for ln in august.lines.order_by("position")],
         "august": (august.total_amount, august.payments_amount, august.credits_amount),
         "first northwind": Invoice.objects.filter(account__name="Northwind Traders").order_by("invoice_date").first().total_amount,
         "enterprise line": enterprise.lines.get(description="Enterprise plan (volume)").net_amount,
@@ -90,10 +90,9 @@ def test_seed_demo_replays_a_year_of_business_once():
         "draft orders": 2,  # one to activate next week, one from an accepted quote
         "invoices": {"posted": 237, "draft": 9},  # 13 monthly runs posted; today's run left for review, one posted by hand
         "invoice runs": 14,
+        # +10 seats twenty days ago and the mid-period downsell are deltas on invoices (no credit note).
         "credit notes": [
-            ("amendment", "draft", Decimal("222.970000")),  # +10 seats twenty days ago, billed by today's draft run
             ("amendment", "posted", Decimal("169.470000")),  # the cancelled contract, refunded
-            ("amendment", "posted", Decimal("1003.360000")),  # the mid-period upsell, applied to the next invoice
             ("partial", "posted", Decimal("326.400000")),  # goodwill: 10 % of a plan line
         ],
         "payments": {"manual": 177, "gateway": 24, "bank": 3},
@@ -103,17 +102,20 @@ def test_seed_demo_replays_a_year_of_business_once():
         "holds": ["Librairie Papillon", "Logistique Mercier", "Magnolia Hospitality"],
         "unapplied": [("Empire Property Group", Decimal("86.000000"))],
         "aging": {
-            "EUR": {"current": "14112.24", "d1_30": "4078.80", "d31_60": "3096.00", "d61_90": "3096.00", "d90_plus": "1440.00"},
+            "EUR": {"current": "13248.24", "d1_30": "4078.80", "d31_60": "3096.00", "d61_90": "3096.00", "d90_plus": "1440.00"},
             "USD": {"current": "12649.70", "d1_30": "4101.00", "d31_60": "1383.00", "d61_90": "829.80", "d90_plus": "0.00"},
         },
     }
 
     figures = _figures()
     august_total, august_paid, august_credited = figures.pop("august")
-    assert august_total == august_paid + august_credited == Decimal("3602.33")  # 55 × 36.00 + 55 × 36.00 × 16/31, VAT 20 %
-    assert august_credited == Decimal("1003.36")
+    # 35 × 36.00, less the 10 removed seats' 16/31 of July netted on the same invoice, VAT 20 %
+    assert august_total == august_paid == Decimal("1289.03") and august_credited == 0
     assert figures == {
-        "upsell credit": (dt.date(2026, 8, 1), Decimal("836.130000"), Decimal("167.230000")),  # 45 × 36.00 × 16/31
+        "downsell": [
+            (Decimal("35"), Decimal("1260.000000"), None),
+            (Decimal("10"), Decimal("-185.810000"), dt.date(2026, 7, 1)),  # 10 × 36.00 × 16/31, corrects July's line
+        ],
         "first northwind": Decimal("5667.500000"),  # 75 seats × 540.00 × 82 % / 12 + onboarding 2,900.00
         "enterprise line": Decimal("61560.000000"),  # 120 × 540.00 × 95 %
         "decline": ("Blue Ridge Analytics", dt.date(2026, 11, 16), "insufficient_funds", dt.date(2026, 11, 19)),

@@ -399,8 +399,9 @@ def net_amendments(documents: dict[tuple, DocDraft]) -> list[DocDraft]:
     """The account's documents, each amendment's credits and charges netted on one document.
 
     An amendment's charge-only or credit-only group joins the ordinary invoice or credit note of
-    its key. A group holding both becomes one document: an invoice with negative credit lines when
-    the net is positive or zero, a credit note with negative charge lines when it is negative
+    its key. A group holding both is netted: its lines join the run's invoice of that key (negative
+    credit lines) when the net is positive or zero, else they make a credit note with negative charge
+    lines
     (billing rule `net_amendments`, on by default; off, amendment lines are grouped as any other)."""
     result: dict[tuple, DocDraft] = {}
     amendments: dict[tuple, list[DocDraft]] = {}
@@ -424,6 +425,11 @@ def net_amendments(documents: dict[tuple, DocDraft]) -> list[DocDraft]:
         doc.is_credit = sum((line.net_amount for line in lines), ZERO) < 0
         # The document's own kind of line first (charges on an invoice, credits on a credit note).
         doc.lines = sorted(lines, key=lambda line: (line.net_amount > 0) if doc.is_credit else (line.net_amount < 0))
+        invoice = result.get((False, *key[:4], None))
+        if not doc.is_credit and invoice is not None:
+            # A positive net joins the account's invoice of this run: one document for the customer.
+            invoice.lines.extend(doc.lines)
+            continue
         netted.append(doc)
     documents = [*result.values(), *netted]
     for doc in documents:
