@@ -442,7 +442,9 @@ def test_any_sequence_of_amendments_bills_exactly_the_time_served(case):
         clock = max(clock, start + timedelta(days=bill_offset))
         ledger.bill(clock)
         effective = start + timedelta(days=offset)
-        ledger.amend(effective=effective, quantity=Decimal(new_quantity), today=clock)
+        plan = ledger.amend(effective=effective, quantity=Decimal(new_quantity), today=clock)
+        # One amendment, one billing date for everything it writes for billed time.
+        assert {e.bill_on for e in plan.credits} <= {max(effective, clock)}
         applied.append((effective, Decimal(new_quantity)))
         if new_quantity == 0:
             break  # the subscription is cancelled: nothing more to amend
