@@ -100,8 +100,9 @@ class SubscriptionAdmin(admin.ModelAdmin):
 class ScheduleEntryAdmin(admin.ModelAdmin):
     """Schedule rows are written by activation and amendments and billed by invoicing: read-only here."""
 
-    list_display = ["id", "contract", "subscription", "kind", "status", "period_start", "period_end", "bill_on", "amount", "currency"]
-    list_filter = ["status", "kind", "currency"]
+    list_display = ["id", "contract", "subscription", "kind", "is_delta", "status", "period_start", "period_end", "bill_on", "amount",
+                    "currency"]
+    list_filter = ["status", "kind", "is_delta", "currency"]
     search_fields = ["contract__number", "account__name"]
     list_select_related = ["contract", "subscription__product"]
     date_hierarchy = "bill_on"

@@ -35,7 +35,7 @@ class InvoiceLineInline(PostedReadOnly, admin.TabularInline):
     model = InvoiceLine
     extra = 0
     fields = ["position", "source", "description", "period_start", "period_end", "quantity", "unit_price", "factor_display",
-              "net_amount", "tax_amount", "total_amount"]
+              "net_amount", "tax_amount", "total_amount", "corrects"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):

@@ -8,7 +8,7 @@ from billing_site.money import round_money
 from billing_site.roles import Role
 from catalog.pricing import add_months
 from conftest import make_user
-from contracts.models import Contract, ScheduleEntry
+from contracts.models import Contract, Order, ScheduleEntry
 from contracts.tests.factories import Catalog, draft_order
 from tests.browser.conftest import login, shot
 
@@ -65,6 +65,11 @@ def test_finance_activates_amends_mid_period_with_preview_and_cancels(page):
     assert ScheduleEntry.objects.filter(is_delta=True, status="pending").count() == 12
     assert ScheduleEntry.objects.get(is_delta=True, period_start=today).amount == added
     assert "+5" in page.text_content("main")
+    shot(page, "contract-after-delta-amendment")
+    amendment = Order.objects.get(type=Order.Type.AMENDMENT)
+    page.goto(f"{page.base_url}/contracts/orders/{amendment.pk}/")
+    assert page.locator("#order-products tbody tr td.num").first.inner_text().strip() == "+5"
+    page.goto(f"{page.base_url}/contracts/{contract.pk}/")
 
     page.click("#cancel-contract")
     page.fill("#id_effective_date", (today + timedelta(days=3)).isoformat())
