@@ -122,3 +122,15 @@ def test_a_full_credit_of_a_netted_invoice_credits_its_total(seats):
     assert invoice.total_amount == D("34.07")  # (85.16 − 56.77) × 1.2
     note = services.credit_note_create(invoice=invoice, lines=None, reason="Wrong price", actor=None)
     assert (note.subtotal_amount, note.total_amount) == (invoice.subtotal_amount, invoice.total_amount)
+
+
+def test_cancel_and_rebill_of_a_netted_invoice_bills_the_same_netted_lines_again(seats):
+    amend(seats, date(2025, 1, 21), type=AmendmentType.CHANGE_PRICE, effective_date=date(2025, 1, 21), unit_price=D("360.00"))
+    run(date(2025, 1, 21))
+    invoice = Invoice.objects.get(invoice_date=date(2025, 1, 21))
+    note, (new,) = services.invoice_cancel_and_rebill(invoice=invoice, actor=None, today=date(2025, 1, 22))
+    assert (note.kind, note.total_amount) == ("rebill", D("34.07"))
+    assert [(ln.net_amount, ln.corrects_id) for ln in new.lines.order_by("position")] == [
+        (D("85.16"), None), (D("-56.77"), InvoiceLine.objects.get(period_start=date(2025, 1, 1), invoice__status="posted").pk),
+    ]
+    assert new.total_amount == D("34.07")
