@@ -228,6 +228,29 @@ def test_cancel_the_whole_contract_leaves_nothing_pending_after_the_date(monthly
     assert str(exc.value) == f"Contract {monthly_contract.number} is cancelled and cannot be amended."
 
 
+def test_cancelling_after_an_increase_credits_each_layer_and_leaves_nothing_pending(monthly_contract, finance_user):
+    bill(date(2025, 2, 1))
+    sub = monthly_contract.subscriptions.get()
+    services.contract_amend(
+        contract=monthly_contract, actor=finance_user, today=date(2025, 2, 10),
+        request=AmendmentRequest(type=AmendmentType.ADD_QUANTITY, effective_date=date(2025, 2, 10), subscription=sub, quantity=D("5")),
+    )
+    bill(date(2025, 2, 10))  # +5 × 10.00 × 19/28 = 33.93
+    services.contract_amend(
+        contract=monthly_contract, actor=finance_user, today=date(2025, 2, 15),
+        request=AmendmentRequest(type=AmendmentType.CANCEL_CONTRACT, effective_date=date(2025, 2, 15)),
+    )
+    assert table(monthly_contract, status="pending") == [
+        ("credit", "pending", "2025-02-15", "2025-03-01", "14/28", "-50.000000"),  # the 10 original seats
+        ("credit", "pending", "2025-02-15", "2025-03-01", "14/28", "-25.000000"),  # the 5 added seats
+    ]
+    bill(date(2025, 2, 15))
+    entries = ScheduleEntry.objects.filter(contract=monthly_contract)
+    assert not entries.filter(status="pending").exists()
+    # 10 seats for January and half of February, 5 seats from 10 to 15 February (5/28 of 50.00 = 8.93)
+    assert sum(e.amount for e in entries.filter(status="billed")) == D("158.93")
+
+
 def test_change_price_cancels_and_re_adds_from_the_effective_date(monthly_contract, finance_user):
     bill(date(2025, 1, 1))
     sub = monthly_contract.subscriptions.get()
