@@ -33,7 +33,7 @@ from billing_site.errors import DomainError, InvalidTransition, ValidationFailed
 from billing_site.money import sum_money
 from billing_site.roles import is_finance
 from quotes.models import OPEN_STATUSES, Quote, QuoteLine
-from quotes.services.building import DEFAULT_VALIDITY_DAYS, _recompute_totals
+from quotes.services.building import DEFAULT_VALIDITY_DAYS, _recompute_totals, _require_owner
 
 S = Quote.Status
 # Products without a family need approval above the same threshold a new family gets.
@@ -108,6 +108,7 @@ def quote_submit(*, quote: Quote, actor, open_balance: Decimal, today: dt.date |
     """Send a draft for approval, or approve it at once when nothing needs finance's eyes."""
     today = today or clock.today()
     quote = _lock(quote)
+    _require_owner(quote, actor)
     _check_from(quote, (S.DRAFT,), _("submitted"))
     if not quote.lines.exists():
         raise ValidationFailed(_("Add at least one line before submitting the quote."))
@@ -165,6 +166,7 @@ def quote_reject_approval(*, quote: Quote, actor, comment: str) -> Quote:
 def quote_revise(*, quote: Quote, actor) -> Quote:
     """Take an approved quote back to draft to change it; it will be checked for approval again."""
     quote = _lock(quote)
+    _require_owner(quote, actor)
     _check_from(quote, (S.APPROVED,), _("revised"))
     quote.approved_by = None
     quote.approved_at = None
