@@ -49,6 +49,15 @@ def account_check_owner(*, account: Account, actor) -> None:
         raise Forbidden(_("Only the account's sales owner, finance or an admin can change this account."))
 
 
+def account_check_change(*, account: Account, actor, changed: set[str]) -> None:
+    """Raise Forbidden if `actor` may not change these fields of this account (new or saved)."""
+    if account.pk is not None:
+        account_check_owner(account=account, actor=actor)
+        _check_finance_fields(actor=actor, changed=changed)
+    else:
+        _check_finance_fields(actor=actor, changed=changed - set(OPENING_FIELDS))
+
+
 @transaction.atomic
 def account_create(*, actor, data: dict) -> Account:
     """Create an account after validating every field."""
