@@ -48,3 +48,11 @@ class Immutable(DomainError):
     code = "immutable"
     status_code = 409
     default_message = _("Posted documents cannot be changed.")
+
+
+class Forbidden(DomainError):
+    """The actor's role or ownership does not allow this change (HTTP 403 on the API)."""
+
+    code = "forbidden"
+    status_code = 403
+    default_message = _("Your role does not allow this operation.")

@@ -1,4 +1,5 @@
 from django.contrib import messages
+from django.contrib.auth.signals import user_logged_in
 from django.db import connection
 from django.http import HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import redirect, render
@@ -6,10 +7,15 @@ from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers
+from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.response import Response
 
 from billing_site import selectors
 from billing_site.roles import ALL, FINANCE_ADMIN, Role, role_required, user_roles
+from billing_site.security import LockedOut, lockout_message
 from billing_site.services import user_set_language
 
 
@@ -98,3 +104,26 @@ class ApiTokenView(ObtainAuthToken):
     permission_classes: list = []
     read_roles = write_roles = frozenset(Role)
     public = True
+
+    @extend_schema(
+        responses={
+            200: inline_serializer("ApiToken", {"token": serializers.CharField()}),
+            400: OpenApiResponse(description="Wrong username or password (the error format)."),
+            429: OpenApiResponse(description="Locked out after repeated failures, for this username or client address (the error format, code `locked_out`)."),
+        }
+    )
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        try:
+            serializer.is_valid(raise_exception=True)
+        except exceptions.ValidationError:
+            # The axes backend marks the request it was given (this DRF request) when the username or
+            # address is locked out, or has just reached the limit: answer 429, not "wrong password".
+            if getattr(request, "axes_locked_out", False):
+                raise LockedOut(lockout_message()) from None
+            raise
+        user = serializer.validated_data["user"]
+        # Getting a token is signing in: axes forgets the failures (AXES_RESET_ON_SUCCESS) as on the page.
+        user_logged_in.send(sender=user.__class__, request=request, user=user)
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})

@@ -6,11 +6,11 @@ from django.utils.translation import gettext_lazy as _
 from billing_site.countries import country_choices
 from billing_site.roles import Role, is_finance
 from customers.models import Account, Contact
-from customers.services import FINANCE_FIELDS
+from customers.services import FINANCE_FIELDS, OPENING_FIELDS
 
 
 class AccountForm(forms.ModelForm):
-    """Parses and validates; the service writes. Credit terms are read-only for sales reps."""
+    """Parses and validates; the service writes. Tax, currency, billing and credit fields are read-only for sales reps."""
 
     country = forms.ChoiceField(label=_("Country"), choices=())
     currency = forms.ChoiceField(label=_("Currency"), choices=[(c, c) for c in settings.CURRENCIES])
@@ -30,7 +30,12 @@ class AccountForm(forms.ModelForm):
         owners = get_user_model().objects.filter(groups__name=Role.SALES.value, is_active=True).order_by("username")
         self.fields["sales_owner"].queryset = owners
         if user is not None and not is_finance(user):
+            # Read-only for sales reps (the service refuses them too); a new account still needs
+            # its country, currency and legal identity from whoever opens it.
+            creating = self.instance.pk is None
             for name in FINANCE_FIELDS:
+                if creating and name in OPENING_FIELDS:
+                    continue
                 self.fields[name].disabled = True
                 self.fields[name].help_text = _("Set by finance.")
 

@@ -4,13 +4,23 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from billing_site.audit import audit_record
-from billing_site.errors import ValidationFailed
+from billing_site.errors import Forbidden, ValidationFailed
 from billing_site.roles import is_finance
 from billing_site.validation import check_fields, full_clean
 from customers.models import Account, Contact
 
-# Credit terms are finance's decision: a sales rep may edit an account but not these.
-FINANCE_FIELDS = ("credit_limit_amount", "credit_hold", "payment_terms_days")
+# Who may change what on an account, written down once (pages, API and admin all go through here).
+# Only Finance and Admin change what drives tax, currency or billing: the legal identity and tax id
+# printed on invoices, the country (tax rules), tax exemption, currency, status, billing day,
+# payment and credit terms, and who owns the account. A sales rep edits the name, address, contact
+# details, billing emails, document language and notes of the accounts they own.
+FINANCE_FIELDS = (
+    "legal_name", "country", "tax_id", "tax_exempt", "currency", "status", "billing_day",
+    "payment_terms_days", "credit_limit_amount", "credit_hold", "sales_owner",
+)
+# An account cannot exist without a country and a currency, so a rep fills these in when opening
+# one; afterwards only Finance and Admin change them.
+OPENING_FIELDS = ("legal_name", "country", "tax_id", "currency")
 ACCOUNT_FIELDS = (
     "name", "legal_name", "address_line1", "address_line2", "postal_code", "city", "region", "country",
     "tax_id", "tax_exempt", "currency", "language", "payment_terms_days", "billing_day",
@@ -22,19 +32,45 @@ CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "title", "is_bill
 def _check_finance_fields(*, actor, changed: set[str]) -> None:
     blocked = sorted(changed & set(FINANCE_FIELDS))
     if blocked and actor is not None and not is_finance(actor):
-        raise ValidationFailed(
-            _("Only finance can change credit terms."),
+        raise Forbidden(
+            _("Only finance can change tax, currency, billing and credit terms."),
             fields={f: [_("Only finance can change this field.")] for f in blocked},
         )
+
+
+def account_can_edit(*, account: Account, user) -> bool:
+    """Finance and Admin edit every account; a sales rep only the accounts they own."""
+    return is_finance(user) or (account.sales_owner_id is not None and account.sales_owner_id == user.pk)
+
+
+def account_check_owner(*, account: Account, actor) -> None:
+    """Refuse a sales rep's change to an account owned by someone else (jobs, `actor=None`, pass)."""
+    if actor is not None and not account_can_edit(account=account, user=actor):
+        raise Forbidden(_("Only the account's sales owner, finance or an admin can change this account."))
+
+
+def account_check_change(*, account: Account, actor, changed: set[str]) -> None:
+    """Raise Forbidden if `actor` may not change these fields of this account (new or saved)."""
+    if account.pk is not None:
+        account_check_owner(account=account, actor=actor)
+        _check_finance_fields(actor=actor, changed=changed)
+    else:
+        _check_finance_fields(actor=actor, changed=changed - set(OPENING_FIELDS))
 
 
 @transaction.atomic
 def account_create(*, actor, data: dict) -> Account:
     """Create an account after validating every field."""
     check_fields(data, ACCOUNT_FIELDS)
+    data = dict(data)
+    if actor is not None and not is_finance(actor) and data.get("sales_owner") is None:
+        data["sales_owner"] = actor  # a rep owns the accounts they open
     account = Account(**data)
-    defaults = Account()
-    _check_finance_fields(actor=actor, changed={f for f in FINANCE_FIELDS if getattr(account, f) != getattr(defaults, f)})
+    defaults = Account(sales_owner=actor if actor is not None and not is_finance(actor) else None)
+    _check_finance_fields(
+        actor=actor,
+        changed={f for f in FINANCE_FIELDS if f not in OPENING_FIELDS and getattr(account, f) != getattr(defaults, f)},
+    )
     account.number = "PENDING"
     full_clean(account, exclude=["number"])
     account.save()
@@ -50,6 +86,7 @@ def account_update(*, account: Account, actor, data: dict) -> Account:
     """Update an account; the audit row lists each changed field with its old and new value."""
     check_fields(data, ACCOUNT_FIELDS)
     account = Account.objects.select_for_update().get(pk=account.pk)
+    account_check_owner(account=account, actor=actor)
     before = {f: getattr(account, f) for f in data}
     for field, value in data.items():
         setattr(account, field, value)
@@ -97,6 +134,7 @@ def account_set_credit_hold(*, account: Account, actor, hold: bool, reason: str 
 @transaction.atomic
 def contact_create(*, account: Account, actor, data: dict) -> Contact:
     """Add a contact; marking it billing contact moves the flag from the previous one."""
+    account_check_owner(account=account, actor=actor)
     contact = Contact(account=account, **{k: v for k, v in data.items() if k in CONTACT_FIELDS})
     full_clean(contact, exclude=["account"])
     if contact.is_billing_contact:
@@ -109,7 +147,8 @@ def contact_create(*, account: Account, actor, data: dict) -> Contact:
 @transaction.atomic
 def contact_update(*, contact: Contact, actor, data: dict) -> Contact:
     """Edit a contact."""
-    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    contact = Contact.objects.select_for_update().select_related("account").get(pk=contact.pk)
+    account_check_owner(account=contact.account, actor=actor)
     for field, value in data.items():
         if field in CONTACT_FIELDS:
             setattr(contact, field, value)
@@ -127,6 +166,7 @@ def contact_update(*, contact: Contact, actor, data: dict) -> Contact:
 def contact_delete(*, contact: Contact, actor) -> None:
     """Remove a contact (documents keep their own snapshot of who was billed)."""
     account = contact.account
+    account_check_owner(account=account, actor=actor)
     label = str(contact)
     contact.delete()
     audit_record(obj=account, action="contact_removed", actor=actor, message=label)

@@ -3,6 +3,7 @@ from importlib.util import find_spec
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -17,8 +18,14 @@ from customers import selectors, services
 from customers.forms import AccountForm, ContactForm
 from customers.models import Account, Contact
 
-# Who may edit accounts: every role (credit terms stay finance's, enforced by the service).
+# Who may edit accounts: every role, a sales rep only the accounts they own; tax, currency, billing
+# and credit fields stay finance's (both enforced by the service, see customers.services).
 EDITORS = ALL
+
+
+def _require_owner(request, account: Account) -> None:
+    if not services.account_can_edit(account=account, user=request.user):
+        raise PermissionDenied(_("Only the account's sales owner, finance or an admin can change this account."))
 
 # Tabs of the account page. A later stage fills its tab by offering
 # `<app>.selectors.account_tab(account=, user=)` → context and `<app>/account_tab.html`.
@@ -71,7 +78,7 @@ def account_detail(request, pk: int):
     tabs = [(key, label) for key, _app, label in ACCOUNT_TABS]
     if tab not in dict(tabs):
         tab = "overview"
-    context = {"account": account, "tabs": tabs, "tab": tab}
+    context = {"account": account, "tabs": tabs, "tab": tab, "can_edit": services.account_can_edit(account=account, user=request.user)}
     panels = []
     # Panels shown above the tabs (the credit picture) come from later stages the same way.
     for app in ("payments",):
@@ -112,6 +119,7 @@ def account_create(request):
 @role_required(ALL, write=EDITORS)
 def account_edit(request, pk: int):
     account = get_object_or_404(Account, pk=pk)
+    _require_owner(request, account)
     form = AccountForm(request.POST or None, instance=account, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = {f: form.cleaned_data[f] for f in form.changed_data if f in form.cleaned_data}
@@ -128,6 +136,7 @@ def account_edit(request, pk: int):
 @role_required(ALL, write=EDITORS)
 def contact_create(request, pk: int):
     account = get_object_or_404(Account, pk=pk)
+    _require_owner(request, account)
     form = ContactForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -143,6 +152,7 @@ def contact_create(request, pk: int):
 @role_required(ALL, write=EDITORS)
 def contact_edit(request, pk: int, contact_pk: int):
     contact = get_object_or_404(Contact.objects.select_related("account"), pk=contact_pk, account_id=pk)
+    _require_owner(request, contact.account)
     form = ContactForm(request.POST or None, instance=contact)
     if request.method == "POST" and form.is_valid():
         try:
@@ -157,7 +167,8 @@ def contact_edit(request, pk: int, contact_pk: int):
 
 @role_required(ALL, write=EDITORS)
 def contact_delete(request, pk: int, contact_pk: int):
-    contact = get_object_or_404(Contact, pk=contact_pk, account_id=pk)
+    contact = get_object_or_404(Contact.objects.select_related("account"), pk=contact_pk, account_id=pk)
+    _require_owner(request, contact.account)
     if request.method == "POST":
         services.contact_delete(contact=contact, actor=request.user)
         messages.success(request, _("Contact removed."))

@@ -1,4 +1,5 @@
-"""Admin: posted invoices and credit notes are read-only; drafts, runs and schedules are editable."""
+"""Admin: invoices, credit notes, runs and money rows are shown, not edited (their services write them);
+schedules save through their service; unbilled usage may be corrected through its service."""
 
 from django.contrib import admin
 
@@ -58,6 +59,17 @@ class InvoiceAdmin(PostedReadOnly, admin.ModelAdmin):
     raw_id_fields = ["account", "contract"]
     inlines = [InvoiceLineInline]
 
+    # Drafts are made by runs and changed by their services (regenerate, discard, post): discarding
+    # gives the billed periods back, which a plain delete here would not.
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 class CreditNoteLineInline(InvoiceLineInline):
     model = CreditNoteLine
@@ -75,11 +87,25 @@ class CreditNoteAdmin(PostedReadOnly, admin.ModelAdmin):
     raw_id_fields = ["account", "invoice"]
     inlines = [CreditNoteLineInline]
 
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(CreditNoteAllocation)
 class CreditNoteAllocationAdmin(admin.ModelAdmin):
+    """Allocations are money: written by the credit-note services only, never added or changed here."""
+
     list_display = ["credit_note", "invoice", "amount", "created_at"]
     raw_id_fields = ["credit_note", "invoice"]
+
+    def has_add_permission(self, request):
+        return False
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -98,17 +124,37 @@ class ChunkInline(admin.TabularInline):
 
 @admin.register(InvoiceRun)
 class InvoiceRunAdmin(admin.ModelAdmin):
+    """Runs are started and resumed by their services (claims, chunks, audit): shown here, not edited."""
+
     list_display = ["id", "target_date", "invoice_date", "status", "auto_post", "accounts_total", "invoices_count", "accounts_failed"]
     list_filter = ["status", "auto_post"]
-    readonly_fields = ["status", "accounts_total", "chunks_total", "accounts_done", "accounts_failed", "invoices_count",
-                       "credit_notes_count", "lines_count", "totals", "started_at", "finished_at", "created_by", "schedule"]
     inlines = [ChunkInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in InvoiceRun._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(InvoiceRunError)
 class InvoiceRunErrorAdmin(admin.ModelAdmin):
+    """What a run recorded: read-only."""
+
     list_display = ["run", "account", "message", "created_at"]
     raw_id_fields = ["run", "account"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(InvoiceSchedule)
@@ -136,7 +182,53 @@ class NumberSeriesAdmin(admin.ModelAdmin):
 
 @admin.register(UsageRecord)
 class UsageRecordAdmin(admin.ModelAdmin):
+    """Usage arrives through `usage_ingest` (API, CSV). Here a person may correct the quantity or date
+    of a record that is not rated yet; once rated (billed) it is read-only, and which entry rated it
+    is never edited (clearing it would bill the usage twice)."""
+
     list_display = ["subscription", "account", "business_date", "quantity", "idempotency_key", "rated_entry", "source"]
     search_fields = ["idempotency_key"]
     raw_id_fields = ["subscription", "account", "rated_entry"]
-    readonly_fields = ["ingest_batch"]
+    EDITABLE = ("quantity", "occurred_at")  # the business date follows the time
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+
+        def clean(self):
+            # Refuse on the form what the service would refuse (billed period, bad quantity).
+            from billing_site.errors import DomainError
+            from invoicing.services.usage_corrections import usage_record_check
+
+            cleaned = super(form, self).clean()
+            if self.instance.pk is not None and not self.errors:
+                try:
+                    usage_record_check(record=self.instance, data={f: cleaned[f] for f in self.changed_data})
+                except DomainError as exc:
+                    for field, messages in exc.fields.items():
+                        self.add_error(field, messages)
+                    if not exc.fields:
+                        self.add_error(None, str(exc.message))
+            return cleaned
+
+        return type(form.__name__, (form,), {"clean": clean})
+
+    def get_readonly_fields(self, request, obj=None):
+        names = [f.name for f in UsageRecord._meta.fields]
+        if obj is not None and obj.rated_entry_id is None:
+            return [n for n in names if n not in self.EDITABLE]
+        return names
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (obj is None or obj.rated_entry_id is None)
+
+    def save_model(self, request, obj, form, change):
+        from invoicing.services.usage_corrections import usage_record_correct
+
+        usage_record_correct(record=obj, actor=request.user, data={f: form.cleaned_data[f] for f in form.changed_data})
+
+    def delete_queryset(self, request, queryset):
+        # The bulk action deletes only records no run has rated.
+        super().delete_queryset(request, queryset.filter(rated_entry__isnull=True))

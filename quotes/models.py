@@ -55,6 +55,11 @@ class Quote(models.Model):
     pdf = models.FileField(_("PDF"), upload_to="quotes/", blank=True)
     pdf_rendered_at = models.DateTimeField(_("PDF rendered at"), null=True, blank=True)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    # Set by quote_submit only; whoever submitted (or created) a quote may not approve it.
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("submitted by"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
     presented_at = models.DateTimeField(_("presented at"), null=True, blank=True)
     decided_at = models.DateTimeField(_("customer decision at"), null=True, blank=True)
     decision_comment = models.TextField(_("customer decision note"), blank=True)

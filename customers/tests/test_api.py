@@ -39,8 +39,9 @@ def test_bad_input_gets_the_documented_error_format(finance_api):
 
 
 def test_sales_cannot_set_a_credit_limit_through_the_api(sales_api):
-    response = sales_api.post("/api/v1/accounts/", {**BODY, "credit_limit_amount": "5000"}, format="json")
-    assert response.status_code == 400
+    body = {"name": "API Corp", "country": "US", "currency": "USD", "credit_limit_amount": "5000"}
+    response = sales_api.post("/api/v1/accounts/", body, format="json")
+    assert response.status_code == 403
     assert response.json()["error"]["fields"] == {"credit_limit_amount": ["Only finance can change this field."]}
 
 

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from billing_site.errors import ValidationFailed
+from billing_site.errors import Forbidden, ValidationFailed
 from billing_site.models import AuditLog
 from customers import services
 from customers.models import Account, Contact
@@ -46,19 +46,19 @@ def test_account_create_refuses_bad_input_and_saves_nothing(finance_user, field,
 
 
 def test_sales_cannot_set_credit_terms(sales_user):
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(Forbidden) as exc:
         sales_data = {k: v for k, v in VALID.items() if k not in services.FINANCE_FIELDS}
         services.account_create(actor=sales_user, data={**sales_data, "credit_hold": True})
     assert exc.value.fields == {"credit_hold": ["Only finance can change this field."]}
-    account = AccountFactory()
-    with pytest.raises(ValidationFailed):
+    account = AccountFactory(sales_owner=sales_user)
+    with pytest.raises(Forbidden):
         services.account_update(account=account, actor=sales_user, data={"credit_limit_amount": Decimal("1")})
     account.refresh_from_db()
     assert account.credit_limit_amount == Decimal("10000.00")
 
 
 def test_sales_can_edit_the_rest(sales_user):
-    account = AccountFactory(name="Old")
+    account = AccountFactory(name="Old", sales_owner=sales_user)
     services.account_update(account=account, actor=sales_user, data={"name": "New", "city": "Lyon"})
     account.refresh_from_db()
     assert (account.name, account.city) == ("New", "Lyon")

@@ -67,8 +67,8 @@ def test_create_shows_field_errors_and_keeps_what_was_typed(finance_client):
     assert account.billing_day == 28
 
 
-def test_sales_rep_sees_credit_terms_read_only(sales_client):
-    account = AccountFactory(credit_limit_amount=Decimal("10000.00"))
+def test_sales_rep_sees_credit_terms_read_only(sales_client, sales_user):
+    account = AccountFactory(credit_limit_amount=Decimal("10000.00"), sales_owner=sales_user)
     response = sales_client.get(reverse("customers:edit", args=[account.pk]))
     assert response.context["form"].fields["credit_limit_amount"].disabled is True
     data = {

@@ -9,8 +9,9 @@ from django.utils.translation import gettext as _
 
 from billing_site import clock
 from billing_site.audit import audit_record
-from billing_site.errors import Immutable, ValidationFailed
+from billing_site.errors import Forbidden, Immutable, ValidationFailed
 from billing_site.money import round_money, to_decimal
+from billing_site.roles import is_finance
 from catalog.models import PriceBook, Product
 from catalog.pricing import DEFAULT_TERM_MONTHS, PricingError, tax_for_line
 from catalog.selectors import entry_for, legal_entity_for, product_missing, tax_rate_for
@@ -29,6 +30,18 @@ LINE_FIELDS = ("quantity", "discount_percent", "discount_amount", "start_date", 
 
 def _locked(quote: Quote) -> Quote:
     return Quote.objects.select_for_update().select_related("account", "price_book").get(pk=quote.pk)
+
+
+def quote_can_edit(*, quote: Quote, user) -> bool:
+    """Finance and Admin edit and submit every quote; a sales rep the quotes they created or whose account they own."""
+    if is_finance(user):
+        return True
+    return user.pk is not None and user.pk in (quote.created_by_id, quote.account.sales_owner_id)
+
+
+def _require_owner(quote: Quote, actor) -> None:
+    if actor is not None and not quote_can_edit(quote=quote, user=actor):
+        raise Forbidden(_("Only the quote's creator, the account's sales owner, finance or an admin can change this quote."))
 
 
 def _require_draft(quote: Quote) -> None:
@@ -139,6 +152,7 @@ def quote_update(*, quote: Quote, actor, data: dict, today: dt.date | None = Non
     if unknown:
         raise ValidationFailed(fields={f: [_("Unknown field.")] for f in sorted(unknown)})
     quote = _locked(quote)
+    _require_owner(quote, actor)
     _require_draft(quote)
     old_start, old_end = quote.start_date, quote.end_date
     before = {f: getattr(quote, f) for f in data}
@@ -171,6 +185,7 @@ def quote_update(*, quote: Quote, actor, data: dict, today: dt.date | None = Non
 def quote_delete(*, quote: Quote, actor) -> None:
     """Delete a draft that was never submitted (a quote that went further is kept, and expires)."""
     quote = _locked(quote)
+    _require_owner(quote, actor)
     _require_draft(quote)
     if quote.submitted_at is not None or quote.clones.exists():
         raise Immutable(_("This quote was submitted or cloned: it is kept for the record. Let it expire instead."))
@@ -305,6 +320,7 @@ def quote_line_add(
 ) -> QuoteLine:
     """Add a ready product at the book's price; the quote's totals follow."""
     quote = _locked(quote)
+    _require_owner(quote, actor)
     _require_draft(quote)
     errors: dict = {}
     values = _parse_line(
@@ -366,6 +382,7 @@ def quote_line_update(*, line: QuoteLine, actor, data: dict) -> QuoteLine:
     if unknown:
         raise ValidationFailed(fields={f: [_("Unknown field.")] for f in sorted(unknown)})
     quote = _locked(line.quote)
+    _require_owner(quote, actor)
     _require_draft(quote)
     line = QuoteLine.objects.select_related("product__tax_rule").get(pk=line.pk, quote=quote)
     errors: dict = {}
@@ -403,6 +420,7 @@ def _s(value):
 def quote_line_remove(*, line: QuoteLine, actor) -> None:
     """Remove a line from a draft."""
     quote = _locked(line.quote)
+    _require_owner(quote, actor)
     _require_draft(quote)
     line = QuoteLine.objects.select_related("product").get(pk=line.pk, quote=quote)
     label = f"{line.product.sku} × {line.quantity.normalize()}"

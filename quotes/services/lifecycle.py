@@ -33,7 +33,7 @@ from billing_site.errors import DomainError, InvalidTransition, ValidationFailed
 from billing_site.money import sum_money
 from billing_site.roles import is_finance
 from quotes.models import OPEN_STATUSES, Quote, QuoteLine
-from quotes.services.building import DEFAULT_VALIDITY_DAYS, _recompute_totals
+from quotes.services.building import DEFAULT_VALIDITY_DAYS, _recompute_totals, _require_owner
 
 S = Quote.Status
 # Products without a family need approval above the same threshold a new family gets.
@@ -69,6 +69,17 @@ def _move(quote: Quote, *, to: str, action: str, actor, message: str = "", data:
 def _require_finance(actor) -> None:
     if actor is not None and not is_finance(actor):
         raise NotAllowed(_("Only finance can approve or reject a quote's approval."))
+
+
+def _require_other_person(quote: Quote, actor) -> None:
+    # Separation of duties: nobody approves their own request, whatever their role (a finance user
+    # who builds a quote with a 60 % discount needs another person to approve it).
+    pk = getattr(actor, "pk", None)
+    if pk is not None and pk in (quote.created_by_id, quote.submitted_by_id):
+        raise NotAllowed(
+            _("Separation of duties: whoever created or submitted a quote cannot approve it or send it back; ask another finance user."),
+            code="separation_of_duties",
+        )
 
 
 def quote_approval_reasons(*, quote: Quote, open_balance: Decimal) -> list[dict]:
@@ -108,6 +119,7 @@ def quote_submit(*, quote: Quote, actor, open_balance: Decimal, today: dt.date |
     """Send a draft for approval, or approve it at once when nothing needs finance's eyes."""
     today = today or clock.today()
     quote = _lock(quote)
+    _require_owner(quote, actor)
     _check_from(quote, (S.DRAFT,), _("submitted"))
     if not quote.lines.exists():
         raise ValidationFailed(_("Add at least one line before submitting the quote."))
@@ -120,10 +132,11 @@ def quote_submit(*, quote: Quote, actor, open_balance: Decimal, today: dt.date |
     quote.approval_required = bool(reasons)
     quote.approval_reasons = reasons
     quote.submitted_at = clock.now()
+    quote.submitted_by = actor if getattr(actor, "is_authenticated", False) else None
     quote.approved_by = None
     quote.approved_at = None
     quote.approval_comment = ""
-    fields = ["approval_required", "approval_reasons", "submitted_at", "approved_by", "approved_at", "approval_comment"]
+    fields = ["approval_required", "approval_reasons", "submitted_at", "submitted_by", "approved_by", "approved_at", "approval_comment"]
     if reasons:
         return _move(quote, to=S.IN_REVIEW, action="submitted", actor=actor, data={"reasons": reasons}, fields=fields)
     return _move(
@@ -137,6 +150,7 @@ def quote_approve(*, quote: Quote, actor, comment: str = "") -> Quote:
     _require_finance(actor)
     quote = _lock(quote)
     _check_from(quote, (S.IN_REVIEW,), _("approved"))
+    _require_other_person(quote, actor)
     quote.approved_by = actor if getattr(actor, "is_authenticated", False) else None
     quote.approved_at = clock.now()
     quote.approval_comment = comment.strip()
@@ -154,6 +168,7 @@ def quote_reject_approval(*, quote: Quote, actor, comment: str) -> Quote:
         raise ValidationFailed(fields={"comment": [_("Say why the approval is rejected: the rep will read it.")]})
     quote = _lock(quote)
     _check_from(quote, (S.IN_REVIEW,), _("sent back"))
+    _require_other_person(quote, actor)
     quote.approval_comment = comment.strip()
     return _move(
         quote, to=S.DRAFT, action="approval_rejected", actor=actor, message=quote.approval_comment,
@@ -165,6 +180,7 @@ def quote_reject_approval(*, quote: Quote, actor, comment: str) -> Quote:
 def quote_revise(*, quote: Quote, actor) -> Quote:
     """Take an approved quote back to draft to change it; it will be checked for approval again."""
     quote = _lock(quote)
+    _require_owner(quote, actor)
     _check_from(quote, (S.APPROVED,), _("revised"))
     quote.approved_by = None
     quote.approved_at = None
