@@ -151,11 +151,13 @@ class LegalEntityForm(forms.ModelForm):
     class Meta:
         model = LegalEntity
         fields = list(LEGAL_ENTITY_FIELDS)
-        widgets = {"bank_details": forms.Textarea(attrs={"rows": 3})}
+        widgets = {"bank_details": forms.Textarea(attrs={"rows": 3}), "legal_mentions": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["country"].choices = [("", "—"), *country_choices()]
+        if self.instance.pk is None:
+            self.fields["recovery_indemnity_amount"].help_text = _("Left blank for a French entity: 40.00.")
 
 
 class BillingRuleForm(forms.ModelForm):
