@@ -13,6 +13,7 @@ from billing_site.roles import FINANCE_ADMIN
 from invoicing.models import Invoice
 from payments.models import Payment, PaymentAttempt, PaymentMethod, Refund, StatementLine
 from payments.selectors.balances import invoices_with_balance, open_credit_notes, open_invoices
+from payments.selectors.credit import unapplied_by_currency
 
 PAYMENT_SORTS = {
     "date": "received_date", "amount": "amount", "account": "account__name", "unapplied": "unapplied_amount",
@@ -55,6 +56,7 @@ def account_tab(*, account, user) -> dict:
         "payments_open_credits": list(open_credit_notes(account=account)),
         "payments_methods": list(PaymentMethod.objects.filter(account=account, active=True)),
         "payments_refunds": list(Refund.objects.filter(account=account).order_by("-id")[:10]),
+        "payments_unapplied": unapplied_by_currency(account=account),
     }
 
 

@@ -77,7 +77,8 @@ def payment_create(request):
                 "allocated": format_money(payment.allocated_amount, payment.currency),
                 "unapplied": format_money(payment.unapplied_amount, payment.currency)})
             return redirect("payments:detail", pk=payment.pk)
-    return render(request, "payments/payment_form.html", {"form": form})
+    currencies = dict(Account.objects.values_list("pk", "currency"))
+    return render(request, "payments/payment_form.html", {"form": form, "account_currencies": currencies})
 
 
 @role_required(READ)
