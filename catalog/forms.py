@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from billing_site.countries import country_choices
+from billing_site.forms import DateInput
 from catalog.models import (
     BillingRule,
     LegalEntity,
@@ -228,9 +229,9 @@ class PreviewForm(forms.Form):
 
     book = forms.ModelChoiceField(label=_("Price book"), queryset=PriceBook.objects.none())
     quantity = forms.DecimalField(label=_("Quantity"), max_digits=18, decimal_places=6)
-    start = forms.DateField(label=_("Start"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=_("Start"), widget=DateInput())
     end = forms.DateField(
-        label=_("End (first day not served)"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        label=_("End (first day not served)"), required=False, widget=DateInput(),
     )
     billing_day = forms.IntegerField(
         label=_("Billing day"), required=False, min_value=1, max_value=31,

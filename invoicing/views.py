@@ -288,7 +288,7 @@ def run_create(request):
 def run_detail(request, pk: int):
     run = get_object_or_404(InvoiceRun.objects.select_related("schedule", "created_by"), pk=pk)
     context = {"run": run, "progress": selectors.run_progress(run), "errors": selectors.run_errors(run)[:500],
-               "history": audit_history(run)[:50]}
+               "history": audit_history(run)[:50], "filters": selectors.run_filters_display(run.filters)}
     return render(request, "invoicing/run_detail.html", context)
 
 
@@ -296,8 +296,9 @@ def run_detail(request, pk: int):
 def run_progress(request, pk: int):
     """The live progress block (HTMX polls it every 2 s while the run is active)."""
     run = get_object_or_404(InvoiceRun, pk=pk)
+    # Also swaps the page's action buttons and times (out of band): a finished run has no Cancel.
     return render(request, "invoicing/_run_progress.html", {"run": run, "progress": selectors.run_progress(run),
-                                                             "errors": selectors.run_errors(run)[:500]})
+                                                             "errors": selectors.run_errors(run)[:500], "oob": True})
 
 
 @role_required(FINANCE_ADMIN)

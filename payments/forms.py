@@ -4,12 +4,9 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from billing_site.forms import DateInput
 from customers.models import Account
 from payments.models import DunningStep, PaymentMethodKind
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 class PaymentForm(forms.Form):

@@ -44,6 +44,19 @@ def unitprice(amount, currency="EUR"):
     return money.format_unit_price(amount, str(currency), translation.get_language())
 
 
+LONG_DATE_FORMATS = {"en": "F j, Y", "fr": "j F Y"}
+
+
+@register.filter
+def longdate(value):
+    """A date written out for letters and emails ("May 31, 2026", "31 mai 2026"); pages use the
+    one short format per language."""
+    if not isinstance(value, dt.date):
+        return ""
+    language = (translation.get_language() or "en")[:2]
+    return formats.date_format(value, LONG_DATE_FORMATS.get(language, LONG_DATE_FORMATS["en"]))
+
+
 @register.filter
 def lastday(end):
     """Service periods are half-open: show the inclusive last day."""

@@ -1,0 +1,48 @@
+"""The finance desk in a real browser: a French payment form round-trip, the phone menu, search."""
+
+import datetime as dt
+from decimal import Decimal as D
+
+import pytest
+
+from billing_site import clock
+from billing_site.models import UserProfile
+from billing_site.roles import Role
+from conftest import make_user
+from payments.models import Payment
+from payments.tests.factories import AccountFactory
+from tests.browser.conftest import login, shot
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_french_payment_form_keeps_12_5_and_the_date_and_follows_the_account_currency(page):
+    user = make_user("b-fr", Role.FINANCE)
+    UserProfile.objects.create(user=user, language="fr")
+    account = AccountFactory(name="Acme Corp", currency="USD")
+    received = clock.today() - dt.timedelta(days=3)
+    login(page, "b-fr", "pw-b-fr")
+    page.goto(page.base_url + "/payments/new/")
+    page.select_option("#id_account", str(account.pk))
+    assert page.input_value("#id_currency") == "USD"  # follows the account
+    page.select_option("#id_currency", "EUR")
+    assert page.is_visible("#currency-warning")
+    assert page.text_content("#currency-warning") == (
+        "Ce compte est facturé en USD : un paiement en EUR ne peut pas régler ses factures.")
+    page.fill("#id_amount", "12,5")
+    page.fill("#id_received_date", received.isoformat())
+    page.click("button:has-text('Enregistrer un paiement')")
+    # Refused (another currency not confirmed): everything typed comes back as typed.
+    page.wait_for_selector(".banner-bad")
+    assert page.input_value("#id_amount") == "12,5"
+    assert page.input_value("#id_received_date") == received.isoformat()
+    assert "est facturé en USD : un paiement en EUR ne peut pas régler ses factures" in page.text_content("main")
+    shot(page, "payment-form-fr-refused")
+    page.select_option("#id_currency", "USD")
+    assert not page.is_visible("#currency-warning")
+    page.click("button:has-text('Enregistrer un paiement')")
+    page.wait_for_selector("#payment-figures")
+    payment = Payment.objects.get()
+    assert (payment.amount, payment.currency, payment.received_date) == (D("12.50"), "USD", received)
+    assert received.strftime("%d/%m/%Y") in page.text_content("main")
+    shot(page, "payment-detail-fr")
