@@ -100,3 +100,39 @@ def sort_link(context, field, label):
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def activity_action(row):
+    """An audit row's event, labelled and translated."""
+    from billing_site.audit import action_label
+
+    return action_label(row.action)
+
+
+@register.filter
+def activity_who(row):
+    from billing_site.audit import actor_name
+
+    return actor_name(row)
+
+
+@register.filter
+def activity_note(row):
+    from billing_site.audit import note_text
+
+    return note_text(row)
+
+
+@register.filter
+def activity_from(row):
+    from billing_site.audit import state_label
+
+    return state_label(row, row.from_state)
+
+
+@register.filter
+def activity_to(row):
+    from billing_site.audit import state_label
+
+    return state_label(row, row.to_state)
