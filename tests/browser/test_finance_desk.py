@@ -46,3 +46,38 @@ def test_french_payment_form_keeps_12_5_and_the_date_and_follows_the_account_cur
     assert (payment.amount, payment.currency, payment.received_date) == (D("12.50"), "USD", received)
     assert received.strftime("%d/%m/%Y") in page.text_content("main")
     shot(page, "payment-detail-fr")
+
+
+def test_at_390_px_the_menu_opens_and_tables_scroll_inside_their_card(page):
+    make_user("b-phone", Role.FINANCE)
+    for n in range(3):
+        AccountFactory(name=f"Compte très long numéro {n} avec un nom qui n'en finit pas")
+    page.set_viewport_size({"width": 390, "height": 844})
+    login(page, "b-phone", "pw-b-phone")
+    assert not page.is_visible("nav.stages >> text=Invoices")
+    page.click("label.menu-button")
+    assert page.is_visible("nav.stages >> text=Invoices")
+    shot(page, "phone-menu-open")
+    page.click("nav.stages >> text=Accounts")
+    page.wait_for_url("**/accounts/**")
+    assert not page.is_visible("nav.stages >> text=Invoices")  # a new page starts folded
+    # The page never scrolls sideways: the table scrolls inside its own box.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "phone-account-list")
+    page.click("text=ACC-")
+    page.wait_for_selector("#credit-panel")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "phone-account-credit")
+
+
+def test_keyboard_users_skip_to_the_content_and_see_where_they_are(page):
+    make_user("b-keys", Role.FINANCE)
+    login(page, "b-keys", "pw-b-keys")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    assert page.is_visible(".skip-link")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.keyboard.press("Tab")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"
