@@ -235,3 +235,22 @@ def account_tab(*, account, user) -> dict:
         total=Sum("total_amount"), n=Count("id"))
     return {"invoices": invoices, "credit_notes": notes, "invoice_summary": list(summary),
             "can_bill": bool(user and (user.is_superuser or user.groups.filter(name__in=[Role.FINANCE.value, Role.ADMIN.value]).exists()))}
+
+
+def global_search(*, query: str, roles, limit: int) -> list[dict]:
+    """Invoices and credit notes by number (every role reads them)."""
+    from billing_site.money import format_money
+    from billing_site.selectors import search_group
+
+    invoices = Invoice.objects.filter(number__icontains=query).select_related("account").order_by("-id")
+    notes = CreditNote.objects.filter(number__icontains=query).select_related("account").order_by("-id")
+    return [
+        search_group(kind="invoices", label=_("Invoices"), rows=invoices, limit=limit, row=lambda i: {
+            "title": i.number, "detail": f"{i.account.name} · {format_money(i.total_amount, i.currency)} · {i.get_status_display()}",
+            "url": reverse("invoicing:detail", args=[i.pk]),
+        }),
+        search_group(kind="credit_notes", label=_("Credit notes"), rows=notes, limit=limit, row=lambda n: {
+            "title": n.number, "detail": f"{n.account.name} · {format_money(n.total_amount, n.currency)} · {n.get_status_display()}",
+            "url": reverse("invoicing:credit-note-detail", args=[n.pk]),
+        }),
+    ]

@@ -136,3 +136,20 @@ def activity_to(row):
     from billing_site.audit import state_label
 
     return state_label(row, row.to_state)
+
+
+@register.simple_tag
+def page_numbers(page):
+    """Page numbers to link, with None for a gap: 1 … 4 5 [6] 7 8 … 20."""
+    return [None if n == page.paginator.ELLIPSIS else n
+            for n in page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)]
+
+
+@register.simple_tag(takes_context=True)
+def query_fields(context, *skip):
+    """Hidden inputs repeating the current query string (less `skip` keys), for a GET form."""
+    from django.utils.html import format_html_join
+
+    params = context["request"].GET
+    return format_html_join("", '<input type="hidden" name="{}" value="{}">',
+                            ((k, v) for k in params if k not in skip for v in params.getlist(k)))

@@ -90,3 +90,18 @@ def dashboard_cards(*, user, roles) -> list[dict]:
         {"title": _("Failed charges (30 days)"), "value": failed, "url": reverse("payments:runs"),
          "tone": "warn" if failed else "ok"},
     ]
+
+
+def global_search(*, query: str, roles, limit: int) -> list[dict]:
+    """Payments by number ("207", "Payment 207") or bank reference (every role reads payments)."""
+    from billing_site.selectors import search_group
+
+    digits = query.lower().removeprefix(_("Payment").lower()).strip().lstrip("#")
+    match = Q(reference__icontains=query)
+    if digits.isdigit() and len(digits) < 12:
+        match |= Q(pk=int(digits))
+    rows = Payment.objects.filter(match).select_related("account").order_by("-received_date", "-id")
+    return [search_group(kind="payments", label=_("Payments"), rows=rows, limit=limit, row=lambda p: {
+        "title": str(p), "detail": f"{p.account.name} · {format_money(p.amount, p.currency)} · {p.reference or '—'}",
+        "url": reverse("payments:detail", args=[p.pk]),
+    })]

@@ -81,3 +81,23 @@ def test_keyboard_users_skip_to_the_content_and_see_where_they_are(page):
     page.keyboard.press("Tab")
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline == "solid"
+
+
+def test_global_search_from_the_top_bar(page):
+    from payments.tests.factories import posted_invoice
+
+    make_user("b-find", Role.SALES)
+    account = AccountFactory(name="Boulangeries Martin")
+    invoice = posted_invoice(account, ["300.00"], invoice_date=clock.today())
+    login(page, "b-find", "pw-b-find")
+    page.fill("#global-search", "boulangeries")
+    page.press("#global-search", "Enter")
+    page.wait_for_selector("[data-kind=accounts]")
+    assert page.text_content("[data-kind=accounts] li a") == f"{account.number} · Boulangeries Martin"
+    assert page.input_value("#global-search") == "boulangeries"
+    shot(page, "search-results")
+    page.fill("#global-search", invoice.number)
+    page.press("#global-search", "Enter")
+    page.wait_for_selector("[data-kind=invoices]")
+    page.click(f"[data-kind=invoices] >> text={invoice.number}")
+    page.wait_for_url(f"**/invoicing/{invoice.pk}/")
