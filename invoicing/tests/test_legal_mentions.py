@@ -127,3 +127,28 @@ def test_a_german_business_reads_the_reverse_charge_and_the_credit_note_keeps_th
 def test_the_pdf_renders_with_the_mentions(catalog, monthly, legal_entity):
     account = AccountFactory(name="Maison Verte", country="FR", language="fr")
     assert document_pdf_bytes(_posted(catalog, monthly, account)).startswith(b"%PDF")
+
+
+def test_finance_edits_the_legal_mentions_on_the_legal_entity_page_in_french(finance_client, finance_user, catalog):
+    from billing_site.models import UserProfile
+    from catalog.models import LegalEntity
+    from django.urls import reverse
+
+    UserProfile.objects.create(user=finance_user, language="fr")
+    entity = catalog.entity
+    url = reverse("catalog:legal-entities-edit", args=[entity.pk])
+    with translation.override("en"):  # the language middleware switches this thread to the user's
+        page = finance_client.get(url).content.decode()
+        assert "Taux des pénalités de retard (% par an)" in page and "Indemnité forfaitaire de recouvrement" in page
+        data = {
+            "name": entity.name, "country": "FR", "currency": "EUR", "invoice_prefix": entity.invoice_prefix,
+            "credit_note_prefix": entity.credit_note_prefix, "active": "on", "legal_form": "SAS",
+            "share_capital_amount": "50000,50", "registration": "RCS Paris 123 456 789",
+            "late_payment_rate_percent": "12,15", "recovery_indemnity_amount": "40", "legal_mentions": "SIRET 123",
+        }
+        response = finance_client.post(url, data)
+    assert response.status_code == 302
+    entity = LegalEntity.objects.get(pk=entity.pk)
+    assert (entity.legal_form, entity.share_capital_amount, entity.late_payment_rate_percent,
+            entity.recovery_indemnity_amount, entity.legal_mentions) == (
+        "SAS", Decimal("50000.50"), Decimal("12.15"), Decimal("40.00"), "SIRET 123")
