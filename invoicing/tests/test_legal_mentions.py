@@ -130,9 +130,10 @@ def test_the_pdf_renders_with_the_mentions(catalog, monthly, legal_entity):
 
 
 def test_finance_edits_the_legal_mentions_on_the_legal_entity_page_in_french(finance_client, finance_user, catalog):
+    from django.urls import reverse
+
     from billing_site.models import UserProfile
     from catalog.models import LegalEntity
-    from django.urls import reverse
 
     UserProfile.objects.create(user=finance_user, language="fr")
     entity = catalog.entity
