@@ -20,6 +20,9 @@ class BillingSiteConfig(AppConfig):
         from billing_site.celery import ensure_broker_dirs
 
         ensure_broker_dirs()
+        from billing_site.forms import localize_number_fields
+
+        localize_number_fields()
         post_migrate.connect(_sync_roles, dispatch_uid="recur_sync_roles")
 
 

@@ -22,3 +22,9 @@ def country_name(code: str) -> str:
 
 
 COUNTRY_CODES = frozenset(code for code, _ in _countries("en"))
+
+# Member states of the European Union (VAT area), for the intra-EU reverse-charge mention.
+EU_COUNTRIES = frozenset({
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU",
+    "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+})

@@ -149,6 +149,8 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("French"))]
 LOCALE_PATHS = [BASE_DIR / "billing_site" / "locale"]
+# One date format per language on every page and document (billing_site/formats/).
+FORMAT_MODULE_PATH = ["billing_site.formats"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "UTC"

@@ -54,6 +54,7 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("activity/", views.activity, name="activity"),
+    path("search/", views.search, name="search"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_patterns, "api"), namespace="api")),
     path("api/schema/", role_required(ALL)(SpectacularAPIView.as_view()), name="api-schema"),

@@ -27,6 +27,17 @@ def home(request):
     return render(request, "billing_site/home.html", context)
 
 
+@role_required(ALL)
+def search(request):
+    """One box for everything: accounts, quotes, orders, contracts, invoices, credit notes, payments."""
+    query = request.GET.get("q", "")
+    groups = selectors.global_search(query=query, user=request.user, roles=user_roles(request.user))
+    return render(request, "billing_site/search.html", {
+        "query": query.strip(), "groups": groups, "too_short": 0 < len(query.strip()) < selectors.SEARCH_MIN_LENGTH,
+        "min_length": selectors.SEARCH_MIN_LENGTH,
+    })
+
+
 @role_required(FINANCE_ADMIN)
 def activity(request):
     """The audit log: every state change, newest first."""

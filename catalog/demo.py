@@ -32,12 +32,17 @@ ENTITIES = [
         "country": "FR", "tax_id": "FR40123456789", "currency": "EUR", "invoice_prefix": "FR-INV",
         "credit_note_prefix": "FR-CN", "email": "facturation@recur.example", "website": "recur.example",
         "bank_details": "BNP Paribas Paris Opéra\nIBAN FR76 3000 4008 2800 0123 4567 890\nBIC BNPAFRPPXXX",
+        "legal_form": "SAS", "share_capital_amount": Decimal("50000.00"), "registration": "RCS Paris 123 456 789",
+        "late_payment_rate_percent": Decimal("12.15"), "recovery_indemnity_amount": Decimal("40.00"),
+        "legal_mentions": "SIRET 123 456 789 00012 · Code NAF 5829C",
     },
     {
         "name": "Recur Inc.", "address_line1": "500 Howard Street", "postal_code": "94105", "city": "San Francisco",
         "country": "US", "tax_id": "EIN 84-1234567", "currency": "USD", "invoice_prefix": "US-INV",
         "credit_note_prefix": "US-CN", "email": "billing@recur.example", "website": "recur.example",
         "bank_details": "Silicon Valley Bank\nACH routing 121140399 · Account 3301234567\nSWIFT SVBKUS6S",
+        "legal_form": "Delaware corporation", "registration": "Delaware file no. 7654321",
+        "late_payment_rate_percent": Decimal("18"),
     },
 ]
 

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from billing_site.countries import country_choices
+from billing_site.forms import DateInput
 from catalog.models import (
     BillingRule,
     LegalEntity,
@@ -151,11 +152,13 @@ class LegalEntityForm(forms.ModelForm):
     class Meta:
         model = LegalEntity
         fields = list(LEGAL_ENTITY_FIELDS)
-        widgets = {"bank_details": forms.Textarea(attrs={"rows": 3})}
+        widgets = {"bank_details": forms.Textarea(attrs={"rows": 3}), "legal_mentions": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["country"].choices = [("", "—"), *country_choices()]
+        if self.instance.pk is None:
+            self.fields["recovery_indemnity_amount"].help_text = _("Left blank for a French entity: 40.00.")
 
 
 class BillingRuleForm(forms.ModelForm):
@@ -226,9 +229,9 @@ class PreviewForm(forms.Form):
 
     book = forms.ModelChoiceField(label=_("Price book"), queryset=PriceBook.objects.none())
     quantity = forms.DecimalField(label=_("Quantity"), max_digits=18, decimal_places=6)
-    start = forms.DateField(label=_("Start"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=_("Start"), widget=DateInput())
     end = forms.DateField(
-        label=_("End (first day not served)"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        label=_("End (first day not served)"), required=False, widget=DateInput(),
     )
     billing_day = forms.IntegerField(
         label=_("Billing day"), required=False, min_value=1, max_value=31,

@@ -32,6 +32,26 @@ class LegalEntity(models.Model):
     bank_details = models.TextField(_("bank details"), blank=True, help_text=_("Printed on invoices: bank, IBAN, BIC."))
     email = models.EmailField(_("email"), blank=True)
     website = models.CharField(_("website"), max_length=200, blank=True)
+    # Legal mentions a French B2B invoice must carry (Code de commerce L441-9 and R123-237, CGI 242
+    # nonies A): printed on invoices and credit notes, frozen in each posted document's snapshot.
+    legal_form = models.CharField(_("legal form"), max_length=60, blank=True, help_text=_("e.g. “SAS”, “SARL”, “Inc.”."))
+    share_capital_amount = models.DecimalField(
+        _("share capital"), max_digits=18, decimal_places=2, null=True, blank=True, validators=NOT_NEGATIVE,
+        help_text=_("In the entity's currency."),
+    )
+    registration = models.CharField(
+        _("registration (SIREN / RCS)"), max_length=120, blank=True, help_text=_("e.g. “RCS Paris 123 456 789”.")
+    )
+    late_payment_rate_percent = models.DecimalField(
+        _("late-payment penalty rate (% a year)"), max_digits=7, decimal_places=4, null=True, blank=True, validators=PERCENT,
+    )
+    recovery_indemnity_amount = models.DecimalField(
+        _("fixed recovery indemnity"), max_digits=18, decimal_places=2, null=True, blank=True, validators=NOT_NEGATIVE,
+        help_text=_("Owed for collection costs on late payment; 40.00 by default in France."),
+    )
+    legal_mentions = models.TextField(
+        _("other legal mentions"), blank=True, help_text=_("Printed as written at the foot of invoices and credit notes."),
+    )
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:

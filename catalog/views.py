@@ -15,6 +15,7 @@ from billing_site.csv_export import csv_response
 from billing_site.errors import DomainError
 from billing_site.forms import form_add_domain_error
 from billing_site.models import AuditLog
+from billing_site.pagination import page_of
 from billing_site.roles import ALL, FINANCE_ADMIN, role_required
 from catalog import selectors, services
 from catalog.forms import (
@@ -59,7 +60,7 @@ def product_list(request):
     """The catalog: search, filters (family, charge type, active, ready), sort, pagination."""
     sort = request.GET.get("sort", "name")
     filterset, products = selectors.product_list(params=request.GET, sort=sort)
-    page = Paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, products, PAGE_SIZE)
     return render(
         request, "catalog/product_list.html",
         {"filter": filterset, "page": page, "sort": sort, "families": ProductFamily.objects.all()},

@@ -3,16 +3,10 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from billing_site.forms import DateInput
 from catalog.models import PriceBook, Product
 from contracts.models import AmendmentType, Order, Subscription
 from customers.models import Account
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 class OrderForm(forms.ModelForm):

@@ -308,3 +308,21 @@ def dashboard_cards(*, user, roles) -> list[dict]:
             }
         )
     return cards
+
+
+def global_search(*, query: str, roles, limit: int) -> list[dict]:
+    """Orders and contracts by number (every role reads them)."""
+    from billing_site.selectors import search_group
+
+    orders = Order.objects.filter(number__icontains=query).select_related("account").order_by("-id")
+    contracts = Contract.objects.filter(number__icontains=query).select_related("account").order_by("-id")
+    return [
+        search_group(kind="orders", label=_("Orders"), rows=orders, limit=limit, row=lambda o: {
+            "title": o.number, "detail": f"{o.account.name} · {o.get_status_display()}",
+            "url": reverse("contracts:order-detail", args=[o.pk]),
+        }),
+        search_group(kind="contracts", label=_("Contracts"), rows=contracts, limit=limit, row=lambda c: {
+            "title": c.number, "detail": f"{c.account.name} · {c.get_status_display()}",
+            "url": reverse("contracts:detail", args=[c.pk]),
+        }),
+    ]

@@ -3,7 +3,6 @@
 import hashlib
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -14,6 +13,7 @@ from billing_site.csv_export import csv_response
 from billing_site.errors import DomainError
 from billing_site.forms import form_add_domain_error
 from billing_site.money import round_money
+from billing_site.pagination import page_of
 from billing_site.roles import ALL, FINANCE_ADMIN, is_finance, role_required
 from contracts import selectors, services
 from contracts.forms import AmendmentForm, OrderForm, OrderProductForm
@@ -26,7 +26,7 @@ def contract_list(request):
     """Contracts with filters (status, account, ending before), sort, pagination."""
     sort = request.GET.get("sort", "-start")
     filterset, qs = selectors.contract_list(params=request.GET, sort=sort)
-    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    page = page_of(request, qs)
     return render(request, "contracts/contract_list.html", {"filter": filterset, "page": page, "sort": sort,
                                                             "statuses": Contract.Status.choices})
 
@@ -118,7 +118,7 @@ def contract_renew(request, pk: int):
 def order_list(request):
     sort = request.GET.get("sort", "-created")
     filterset, qs = selectors.order_list(params=request.GET, sort=sort)
-    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    page = page_of(request, qs)
     return render(request, "contracts/order_list.html", {"filter": filterset, "page": page, "sort": sort})
 
 

@@ -33,3 +33,16 @@ def dashboard_cards(*, user, roles) -> list[dict]:
         }
     )
     return cards
+
+
+def global_search(*, query: str, roles, limit: int) -> list[dict]:
+    """Accounts by number, name or legal name (every role reads accounts)."""
+    from billing_site.selectors import search_group
+
+    rows = Account.objects.filter(
+        Q(number__iexact=query) | Q(number__icontains=query) | Q(name__icontains=query) | Q(legal_name__icontains=query)
+    ).order_by("name")
+    return [search_group(kind="accounts", label=_("Accounts"), rows=rows, limit=limit, row=lambda a: {
+        "title": f"{a.number} · {a.name}", "detail": a.get_status_display(),
+        "url": reverse("customers:detail", args=[a.pk]),
+    })]

@@ -4,7 +4,6 @@ from importlib.util import find_spec
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -13,6 +12,7 @@ from billing_site.audit import audit_history
 from billing_site.csv_export import csv_response
 from billing_site.errors import DomainError
 from billing_site.forms import form_add_domain_error
+from billing_site.pagination import page_of
 from billing_site.roles import ALL, role_required
 from customers import selectors, services
 from customers.forms import AccountForm, ContactForm
@@ -44,7 +44,7 @@ def account_list(request):
     """Accounts with search, filters, sort and pagination."""
     sort = request.GET.get("sort", "name")
     filterset, qs = selectors.account_list(params=request.GET, sort=sort)
-    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    page = page_of(request, qs)
     return render(
         request, "customers/account_list.html", {"filter": filterset, "page": page, "sort": sort, "currencies": settings.CURRENCIES}
     )

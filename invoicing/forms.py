@@ -5,15 +5,18 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import LegalEntity
+from customers.models import Account
 from invoicing.models import InvoiceSchedule
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+MAX_ACCOUNT_FILTER = 1000
 
 
 class RunFiltersMixin(forms.Form):
     legal_entity = forms.ModelChoiceField(label=_("Legal entity"), queryset=LegalEntity.objects.none(), required=False)
     currency = forms.ChoiceField(label=_("Currency"), required=False)
-    accounts = forms.CharField(label=_("Account ids"), required=False, help_text=_("Separate several ids with commas; blank = every account."))
+    accounts = forms.CharField(label=_("Accounts"), required=False,
+                               help_text=_("Account numbers, e.g. “ACC-00001, ACC-00007”; blank = every account."))
     billing_days = forms.CharField(label=_("Batch: billing days"), required=False, help_text=_("e.g. “1, 15”: only accounts billed on these days of the month."))
 
     def __init__(self, *args, **kwargs):
@@ -32,7 +35,16 @@ class RunFiltersMixin(forms.Form):
         return values
 
     def clean_accounts(self):
-        return self._ints("accounts")
+        """Account numbers (as people know accounts) to the ids the run filters on; unknown ones named."""
+        raw = self.cleaned_data.get("accounts") or ""
+        numbers = list(dict.fromkeys(x.strip().upper() for x in raw.replace(";", ",").replace(" ", ",").split(",") if x.strip()))
+        if len(numbers) > MAX_ACCOUNT_FILTER:
+            raise forms.ValidationError(_("At most %(count)s accounts.") % {"count": MAX_ACCOUNT_FILTER})
+        ids = dict(Account.objects.filter(number__in=numbers).values_list("number", "pk"))
+        unknown = [n for n in numbers if n not in ids]
+        if unknown:
+            raise forms.ValidationError(_("No account numbered %(numbers)s.") % {"numbers": ", ".join(unknown)})
+        return [ids[n] for n in numbers]
 
     def clean_billing_days(self):
         return self._ints("billing_days", 1, 31)
@@ -72,7 +84,9 @@ class ScheduleForm(RunFiltersMixin, forms.ModelForm):
         if filters and not self.is_bound:
             self.initial.update({
                 "legal_entity": filters.get("legal_entity_id"), "currency": filters.get("currency", ""),
-                "accounts": ", ".join(str(a) for a in filters.get("account_ids", [])),
+                "accounts": ", ".join(
+                    Account.objects.filter(pk__in=filters.get("account_ids", [])).order_by("number").values_list("number", flat=True)
+                ),
                 "billing_days": ", ".join(str(d) for d in filters.get("billing_days", [])),
             })
 

@@ -99,6 +99,26 @@ def run_progress(run: InvoiceRun) -> dict:
             "totals_display": [format_money(Decimal(v), k) for k, v in sorted((counts.get("totals") or {}).items())]}
 
 
+def run_filters_display(filters: dict | None) -> list[str]:
+    """A run's or schedule's filters in words: "Accounts: ACC-00001 Maison Verte", not `account_ids: [1]`."""
+    from catalog.models import LegalEntity
+    from customers.models import Account
+
+    filters = filters or {}
+    out = []
+    if filters.get("legal_entity_id"):
+        entity = LegalEntity.objects.filter(pk=filters["legal_entity_id"]).values_list("name", flat=True).first()
+        out.append(_("Legal entity: %(name)s") % {"name": entity or "?"})
+    if filters.get("currency"):
+        out.append(_("Currency: %(currency)s") % {"currency": filters["currency"]})
+    if filters.get("account_ids"):
+        accounts = Account.objects.filter(pk__in=filters["account_ids"]).order_by("number").values_list("number", "name")
+        out.append(_("Accounts: %(accounts)s") % {"accounts": ", ".join(f"{number} {name}" for number, name in accounts)})
+    if filters.get("billing_days"):
+        out.append(_("Billing days: %(days)s") % {"days": ", ".join(str(d) for d in filters["billing_days"])})
+    return out
+
+
 def run_errors(run: InvoiceRun):
     return InvoiceRunError.objects.filter(run=run).select_related("account").order_by("account__name")
 
@@ -112,19 +132,21 @@ def invoice_preview(*, target_date: dt.date, filters: dict | None = None, limit:
     )
     shown = account_ids[:limit]
     ctx = load_context(account_ids=shown, target_date=target_date, filters=filters, refs=ReferenceCache())
-    rows, totals = [], defaultdict(Decimal)
+    rows, totals, gross = [], defaultdict(Decimal), defaultdict(Decimal)
     for account_id in shown:
         bill = build_account(ctx, account_id)
         account = ctx.accounts.get(account_id) or {"name": "?", "number": ""}
         for doc in bill.documents:
             sign = -1 if doc.is_credit else 1
-            totals[doc.currency] += sign * doc.total_amount
+            totals[doc.currency] += sign * doc.subtotal_amount
+            gross[doc.currency] += sign * doc.total_amount
             rows.append({"account_id": account_id, "account": account, "doc": doc, "error": ""})
         if bill.error:
             rows.append({"account_id": account_id, "account": account, "doc": None, "error": bill.error})
     return {
         "accounts_total": len(account_ids), "accounts_shown": len(shown), "rows": rows,
         "totals": [format_money(v, k) for k, v in sorted(totals.items())],
+        "gross_totals": [format_money(v, k) for k, v in sorted(gross.items())],
     }
 
 
@@ -213,3 +235,22 @@ def account_tab(*, account, user) -> dict:
         total=Sum("total_amount"), n=Count("id"))
     return {"invoices": invoices, "credit_notes": notes, "invoice_summary": list(summary),
             "can_bill": bool(user and (user.is_superuser or user.groups.filter(name__in=[Role.FINANCE.value, Role.ADMIN.value]).exists()))}
+
+
+def global_search(*, query: str, roles, limit: int) -> list[dict]:
+    """Invoices and credit notes by number (every role reads them)."""
+    from billing_site.money import format_money
+    from billing_site.selectors import search_group
+
+    invoices = Invoice.objects.filter(number__icontains=query).select_related("account").order_by("-id")
+    notes = CreditNote.objects.filter(number__icontains=query).select_related("account").order_by("-id")
+    return [
+        search_group(kind="invoices", label=_("Invoices"), rows=invoices, limit=limit, row=lambda i: {
+            "title": i.number, "detail": f"{i.account.name} · {format_money(i.total_amount, i.currency)} · {i.get_status_display()}",
+            "url": reverse("invoicing:detail", args=[i.pk]),
+        }),
+        search_group(kind="credit_notes", label=_("Credit notes"), rows=notes, limit=limit, row=lambda n: {
+            "title": n.number, "detail": f"{n.account.name} · {format_money(n.total_amount, n.currency)} · {n.get_status_display()}",
+            "url": reverse("invoicing:credit-note-detail", args=[n.pk]),
+        }),
+    ]

@@ -13,6 +13,7 @@ from billing_site.csv_export import csv_response
 from billing_site.errors import DomainError
 from billing_site.forms import form_add_domain_error
 from billing_site.money import quantum
+from billing_site.pagination import page_of
 from billing_site.roles import ALL, FINANCE_ADMIN, role_required
 from invoicing import selectors, services
 from invoicing.forms import AllocateForm, PreviewForm, RunForm, ScheduleForm, UsageUploadForm, WhyForm
@@ -37,7 +38,7 @@ def invoice_list(request):
     """Invoices with filters, sort, pagination and CSV export."""
     sort = request.GET.get("sort", "-created")
     filterset, qs = selectors.invoice_list(params=request.GET, sort=sort)
-    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    page = page_of(request, qs)
     return render(request, "invoicing/invoice_list.html", {"filter": filterset, "page": page, "sort": sort, "statuses": Invoice.Status.choices})
 
 
@@ -169,7 +170,7 @@ def invoice_credit(request, pk: int):
 @role_required(ALL)
 def credit_note_list(request):
     qs = selectors.credit_note_list(params=request.GET)
-    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    page = page_of(request, qs)
     return render(request, "invoicing/credit_note_list.html", {"page": page, "statuses": CreditNote.Status.choices})
 
 
@@ -288,7 +289,7 @@ def run_create(request):
 def run_detail(request, pk: int):
     run = get_object_or_404(InvoiceRun.objects.select_related("schedule", "created_by"), pk=pk)
     context = {"run": run, "progress": selectors.run_progress(run), "errors": selectors.run_errors(run)[:500],
-               "history": audit_history(run)[:50]}
+               "history": audit_history(run)[:50], "filters": selectors.run_filters_display(run.filters)}
     return render(request, "invoicing/run_detail.html", context)
 
 
@@ -296,8 +297,9 @@ def run_detail(request, pk: int):
 def run_progress(request, pk: int):
     """The live progress block (HTMX polls it every 2 s while the run is active)."""
     run = get_object_or_404(InvoiceRun, pk=pk)
+    # Also swaps the page's action buttons and times (out of band): a finished run has no Cancel.
     return render(request, "invoicing/_run_progress.html", {"run": run, "progress": selectors.run_progress(run),
-                                                             "errors": selectors.run_errors(run)[:500]})
+                                                             "errors": selectors.run_errors(run)[:500], "oob": True})
 
 
 @role_required(FINANCE_ADMIN)

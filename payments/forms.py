@@ -4,18 +4,16 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from billing_site.forms import DateInput
 from customers.models import Account
 from payments.models import DunningStep, PaymentMethodKind
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 class PaymentForm(forms.Form):
     account = forms.ModelChoiceField(label=_("Account"), queryset=Account.objects.order_by("name"))
     amount = forms.DecimalField(label=_("Amount"), max_digits=18, decimal_places=6, min_value=0)
-    currency = forms.ChoiceField(label=_("Currency"), choices=[(c, c) for c in settings.CURRENCIES])
+    currency = forms.ChoiceField(label=_("Currency"), choices=[("", "—"), *[(c, c) for c in settings.CURRENCIES]],
+                                 required=False, help_text=_("The account's currency when left empty."))
     received_date = forms.DateField(label=_("Received on"), widget=DateInput)
     method = forms.ChoiceField(label=_("Method"), choices=PaymentMethodKind.choices)
     reference = forms.CharField(label=_("Reference"), max_length=140, required=False,
@@ -23,6 +21,26 @@ class PaymentForm(forms.Form):
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     auto_allocate = forms.BooleanField(label=_("Allocate automatically to open invoices, oldest due first"),
                                        required=False, initial=True)
+    other_currency = forms.BooleanField(
+        label=_("Record it in a currency other than the account's"), required=False,
+        help_text=_("Only for money really received in that currency: it can only pay invoices in that currency."),
+    )
+
+    def clean(self):
+        """The account's currency by default; another one only when confirmed, or the money is
+        stranded (no invoice of the account in that currency to apply it to)."""
+        data = super().clean()
+        account = data.get("account")
+        if account is None:
+            return data
+        if not data.get("currency"):
+            data["currency"] = account.currency
+        elif data["currency"] != account.currency and not data.get("other_currency"):
+            self.add_error("currency", _(
+                "%(account)s is billed in %(account_currency)s: a payment in %(currency)s cannot pay its invoices. "
+                "Choose %(account_currency)s, or tick “Record it in a currency other than the account's”."
+            ) % {"account": account.number, "account_currency": account.currency, "currency": data["currency"]})
+        return data
 
 
 class AllocateForm(forms.Form):

@@ -268,3 +268,13 @@ def account_tab(*, account, user) -> dict:
     """The account page's Quotes tab."""
     quotes = Quote.objects.filter(account=account).select_related("created_by").order_by("-created_at", "-id")[:100]
     return {"quotes": quotes, "status_tones": STATUS_TONES}
+
+
+def global_search(*, query: str, roles, limit: int) -> list[dict]:
+    """Quotes by number (every role reads quotes)."""
+    from billing_site.selectors import search_group
+
+    rows = Quote.objects.filter(number__icontains=query).select_related("account").order_by("-id")
+    return [search_group(kind="quotes", label=_("Quotes"), rows=rows, limit=limit, row=lambda q: {
+        "title": str(q), "detail": f"{q.account.name} · {q.get_status_display()}", "url": reverse("quotes:detail", args=[q.pk]),
+    })]

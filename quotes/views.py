@@ -6,7 +6,6 @@ Every write calls a service; the approval rules live there, so no page can skip 
 import datetime as dt
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,6 +18,7 @@ from billing_site.csv_export import csv_response
 from billing_site.errors import DomainError
 from billing_site.forms import form_add_domain_error
 from billing_site.money import sum_money
+from billing_site.pagination import page_of
 from billing_site.roles import ALL, FINANCE_ADMIN, role_required, user_roles
 from customers.models import Account
 from payments.selectors import credit_summary
@@ -49,7 +49,7 @@ def quote_list(request):
     """Quotes with search, status filters, sort and pagination."""
     sort = request.GET.get("sort", "-created")
     filterset, qs = selectors.quote_list(params=request.GET, request=request, sort=sort)
-    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    page = page_of(request, qs)
     return render(
         request, "quotes/quote_list.html",
         {"filter": filterset, "page": page, "sort": sort, "statuses": Quote.Status.choices, "tones": selectors.STATUS_TONES,

@@ -44,6 +44,19 @@ def unitprice(amount, currency="EUR"):
     return money.format_unit_price(amount, str(currency), translation.get_language())
 
 
+LONG_DATE_FORMATS = {"en": "F j, Y", "fr": "j F Y"}
+
+
+@register.filter
+def longdate(value):
+    """A date written out for letters and emails ("May 31, 2026", "31 mai 2026"); pages use the
+    one short format per language."""
+    if not isinstance(value, dt.date):
+        return ""
+    language = (translation.get_language() or "en")[:2]
+    return formats.date_format(value, LONG_DATE_FORMATS.get(language, LONG_DATE_FORMATS["en"]))
+
+
 @register.filter
 def lastday(end):
     """Service periods are half-open: show the inclusive last day."""
@@ -87,3 +100,56 @@ def sort_link(context, field, label):
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def activity_action(row):
+    """An audit row's event, labelled and translated."""
+    from billing_site.audit import action_label
+
+    return action_label(row.action)
+
+
+@register.filter
+def activity_who(row):
+    from billing_site.audit import actor_name
+
+    return actor_name(row)
+
+
+@register.filter
+def activity_note(row):
+    from billing_site.audit import note_text
+
+    return note_text(row)
+
+
+@register.filter
+def activity_from(row):
+    from billing_site.audit import state_label
+
+    return state_label(row, row.from_state)
+
+
+@register.filter
+def activity_to(row):
+    from billing_site.audit import state_label
+
+    return state_label(row, row.to_state)
+
+
+@register.simple_tag
+def page_numbers(page):
+    """Page numbers to link, with None for a gap: 1 … 4 5 [6] 7 8 … 20."""
+    return [None if n == page.paginator.ELLIPSIS else n
+            for n in page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)]
+
+
+@register.simple_tag(takes_context=True)
+def query_fields(context, *skip):
+    """Hidden inputs repeating the current query string (less `skip` keys), for a GET form."""
+    from django.utils.html import format_html_join
+
+    params = context["request"].GET
+    return format_html_join("", '<input type="hidden" name="{}" value="{}">',
+                            ((k, v) for k in params if k not in skip for v in params.getlist(k)))

@@ -1,5 +1,7 @@
 """Writes for the catalog's reference data: legal entities, tax rules and rates, billing rules, families."""
 
+from decimal import Decimal
+
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -10,8 +12,11 @@ from ._common import apply_changes, audit_created, audit_updated, check_fields, 
 
 LEGAL_ENTITY_FIELDS = (
     "name", "address_line1", "address_line2", "postal_code", "city", "country", "tax_id", "currency",
-    "invoice_prefix", "credit_note_prefix", "bank_details", "email", "website", "active",
+    "invoice_prefix", "credit_note_prefix", "bank_details", "email", "website", "legal_form", "share_capital_amount",
+    "registration", "late_payment_rate_percent", "recovery_indemnity_amount", "legal_mentions", "active",
 )
+# French law fixes the indemnity for collection costs at 40 € (Code de commerce D441-5).
+FRENCH_RECOVERY_INDEMNITY = Decimal("40.00")
 TAX_RULE_FIELDS = ("name", "taxable", "description")
 TAX_RATE_FIELDS = ("legal_entity", "country", "name", "rate_percent")
 BILLING_RULE_FIELDS = (
@@ -47,6 +52,8 @@ def legal_entity_create(*, actor, data: dict) -> LegalEntity:
     check_fields(data, LEGAL_ENTITY_FIELDS)
     data = _clean_text(data, "name", "invoice_prefix", "credit_note_prefix", "tax_id")
     entity = LegalEntity(**data)
+    if entity.country == "FR" and entity.recovery_indemnity_amount is None:
+        entity.recovery_indemnity_amount = FRENCH_RECOVERY_INDEMNITY
     full_clean(entity, extra=_prefix_errors(entity))
     entity.save()
     audit_created(entity, actor=actor)

@@ -190,6 +190,8 @@ class ReferenceCache:
                 for row in LegalEntity.objects.values(
                     "id", "name", "address_line1", "address_line2", "postal_code", "city", "country", "tax_id",
                     "currency", "invoice_prefix", "credit_note_prefix", "bank_details", "email", "website",
+                    "legal_form", "share_capital_amount", "registration", "late_payment_rate_percent",
+                    "recovery_indemnity_amount", "legal_mentions",
                 )
             }
         return self._entities
@@ -468,6 +470,11 @@ def _period_price(unit_price: Decimal, months: int, term: int) -> Decimal:
     return _PERIOD_PRICE[key]
 
 
+def _text(value) -> str:
+    """A Decimal kept exact in the JSON snapshot ("" when unset)."""
+    return "" if value is None else str(value)
+
+
 def snapshot_for(*, account: dict, legal_entity: dict, contract_number: str | None = None, payment_terms_days: int) -> dict:
     """What a posted document prints, frozen: the account's and legal entity's details at posting."""
 
@@ -489,6 +496,12 @@ def snapshot_for(*, account: dict, legal_entity: dict, contract_number: str | No
         "legal_entity": {
             "name": legal_entity["name"], "address_lines": lines(legal_entity), "tax_id": legal_entity["tax_id"],
             "bank_details": legal_entity["bank_details"], "email": legal_entity["email"], "website": legal_entity["website"],
+            "country": legal_entity.get("country", ""), "currency": legal_entity.get("currency", ""),
+            "legal_form": legal_entity.get("legal_form", ""), "registration": legal_entity.get("registration", ""),
+            "share_capital_amount": _text(legal_entity.get("share_capital_amount")),
+            "late_payment_rate_percent": _text(legal_entity.get("late_payment_rate_percent")),
+            "recovery_indemnity_amount": _text(legal_entity.get("recovery_indemnity_amount")),
+            "legal_mentions": legal_entity.get("legal_mentions", ""),
         },
         "contract": contract_number or "",
         "payment_terms_days": payment_terms_days,

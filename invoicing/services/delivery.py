@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
@@ -12,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from billing_site import clock
 from billing_site.audit import audit_record
+from billing_site.countries import EU_COUNTRIES
 from billing_site.money import format_money, sum_money
 from billing_site.pdf import render_pdf
 from customers.models import Contact
@@ -47,6 +50,38 @@ def _tax_rates(lines, currency: str) -> list[dict]:
     ]
 
 
+def _decimal(value) -> Decimal | None:
+    return Decimal(value) if value not in (None, "") else None
+
+
+def legal_mentions(snapshot: dict, *, tax_amount) -> dict:
+    """The legal mentions a document prints, from its frozen snapshot (pure: no database).
+
+    `tax_note`: "exempt" for a tax-exempt customer; "reverse_charge" for an untaxed sale to a
+    business of another EU country identified by its VAT number (the customer self-assesses the VAT:
+    CGI art. 283-2, directive 2006/112/EC art. 196); "" otherwise.
+    """
+    entity, account = snapshot.get("legal_entity", {}), snapshot.get("account", {})
+    seller, buyer = entity.get("country", ""), account.get("country", "")
+    tax_note = ""
+    if account.get("tax_exempt"):
+        tax_note = "exempt"
+    elif (not tax_amount and account.get("tax_id") and seller != buyer
+          and seller in EU_COUNTRIES and buyer in EU_COUNTRIES):
+        tax_note = "reverse_charge"
+    return {
+        "legal_form": entity.get("legal_form", ""),
+        "share_capital": _decimal(entity.get("share_capital_amount")),
+        "registration": entity.get("registration", ""),
+        "late_rate": _decimal(entity.get("late_payment_rate_percent")),
+        "indemnity": _decimal(entity.get("recovery_indemnity_amount")),
+        "currency": entity.get("currency", ""),
+        "mentions": entity.get("legal_mentions", ""),
+        "tax_note": tax_note,
+        "french_seller": seller == "FR",
+    }
+
+
 def _document_context(document) -> dict:
     is_invoice = isinstance(document, Invoice)
     lines = list(document.lines.all())
@@ -59,6 +94,7 @@ def _document_context(document) -> dict:
         # The field's own (translated) name: "Tax rate (%)".
         "rate_header": capfirst(document.lines.model._meta.get_field("tax_rate_percent").verbose_name),
         "invoice": document.invoice if not is_invoice else None,
+        "legal": legal_mentions(document.snapshot, tax_amount=document.tax_amount),
     }
 
 

@@ -22,7 +22,7 @@ from payments.selectors.credit import (
     credit_figures,
     credit_summary,
 )
-from payments.selectors.pages import account_tab, dashboard_cards
+from payments.selectors.pages import account_tab, dashboard_cards, global_search
 
 __all__ = [
     "BUCKETS",
@@ -38,6 +38,7 @@ __all__ = [
     "credit_notes_with_balance",
     "credit_summary",
     "dashboard_cards",
+    "global_search",
     "invoice_balance",
     "invoice_payment_status",
     "invoices_with_balance",

@@ -218,6 +218,28 @@ def _unapplied(account) -> Decimal:
     return sum_money([round_money(a, cur) for a in [*payments, *notes]], cur)
 
 
+def unapplied_by_currency(*, account) -> list[dict]:
+    """Money the account has with us not yet applied, in every currency (the account's first):
+    unapplied payments and open posted credit notes, each rounded to its currency."""
+    from django.db.models import Sum
+
+    from payments.models import Payment
+    from payments.selectors.balances import open_credit_notes
+
+    figures: dict[str, dict] = {}
+
+    def row(currency):
+        return figures.setdefault(currency, {"currency": currency, "payments": ZERO, "credit_notes": ZERO})
+
+    for r in (Payment.objects.filter(account=account, unapplied_amount__gt=0).values("currency")
+              .annotate(s=Sum("unapplied_amount")).order_by()):
+        row(r["currency"])["payments"] = round_money(r["s"], r["currency"])
+    for note in open_credit_notes(account=account).values("currency", "open_amount"):
+        row(note["currency"])["credit_notes"] += round_money(note["open_amount"], note["currency"])
+    rows = [{**r, "total": r["payments"] + r["credit_notes"]} for r in figures.values()]
+    return sorted(rows, key=lambda r: (r["currency"] != account.currency, r["currency"]))
+
+
 def credit_summary(*, account, today: dt.date, quote=None) -> CreditSummary:
     """The account's credit picture on `today`; with a quote, what remains after its total with tax."""
     quote_amount = ZERO
@@ -233,4 +255,8 @@ def account_panel(*, account, user) -> dict:
     """The credit panel shown above the account page's tabs."""
     from billing_site import clock
 
-    return {"template": "payments/credit_panel.html", "credit": credit_summary(account=account, today=clock.today())}
+    other = [r for r in unapplied_by_currency(account=account) if r["currency"] != account.currency]
+    return {
+        "template": "payments/credit_panel.html", "credit": credit_summary(account=account, today=clock.today()),
+        "unapplied_other": other,
+    }

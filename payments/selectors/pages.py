@@ -13,6 +13,7 @@ from billing_site.roles import FINANCE_ADMIN
 from invoicing.models import Invoice
 from payments.models import Payment, PaymentAttempt, PaymentMethod, Refund, StatementLine
 from payments.selectors.balances import invoices_with_balance, open_credit_notes, open_invoices
+from payments.selectors.credit import unapplied_by_currency
 
 PAYMENT_SORTS = {
     "date": "received_date", "amount": "amount", "account": "account__name", "unapplied": "unapplied_amount",
@@ -55,6 +56,7 @@ def account_tab(*, account, user) -> dict:
         "payments_open_credits": list(open_credit_notes(account=account)),
         "payments_methods": list(PaymentMethod.objects.filter(account=account, active=True)),
         "payments_refunds": list(Refund.objects.filter(account=account).order_by("-id")[:10]),
+        "payments_unapplied": unapplied_by_currency(account=account),
     }
 
 
@@ -88,3 +90,18 @@ def dashboard_cards(*, user, roles) -> list[dict]:
         {"title": _("Failed charges (30 days)"), "value": failed, "url": reverse("payments:runs"),
          "tone": "warn" if failed else "ok"},
     ]
+
+
+def global_search(*, query: str, roles, limit: int) -> list[dict]:
+    """Payments by number ("207", "Payment 207") or bank reference (every role reads payments)."""
+    from billing_site.selectors import search_group
+
+    digits = query.lower().removeprefix(_("Payment").lower()).strip().lstrip("#")
+    match = Q(reference__icontains=query)
+    if digits.isdigit() and len(digits) < 12:
+        match |= Q(pk=int(digits))
+    rows = Payment.objects.filter(match).select_related("account").order_by("-received_date", "-id")
+    return [search_group(kind="payments", label=_("Payments"), rows=rows, limit=limit, row=lambda p: {
+        "title": str(p), "detail": f"{p.account.name} · {format_money(p.amount, p.currency)} · {p.reference or '—'}",
+        "url": reverse("payments:detail", args=[p.pk]),
+    })]

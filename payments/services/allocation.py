@@ -13,8 +13,9 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-from billing_site.audit import audit_record
+from billing_site.audit import audit_note, audit_record, choice_param, money_param
 from billing_site.errors import InvalidTransition, ValidationFailed
 from billing_site.money import ZERO, format_money, round_money
 from customers.models import Account
@@ -70,7 +71,8 @@ def payment_record(
     )
     audit_record(
         obj=payment, action="recorded", actor=actor, actor_label=actor_name, to_state="received",
-        message=_("%(amount)s received by %(method)s") % {"amount": format_money(amount, currency), "method": payment.get_method_display()},
+        note=audit_note(gettext_noop("%(amount)s received by %(method)s"), amount=money_param(amount, currency),
+                        method=choice_param(Payment, "method", method)),
     )
     if auto_allocate:
         payment_auto_allocate(payment=payment, actor=actor, today=today, actor_name=actor_name)
@@ -118,12 +120,15 @@ def _allocate(*, source, invoice: Invoice, amount: Decimal, today: dt.date, acto
         source.unapplied_amount = round_money(source.unapplied_amount - amount, source.currency)
         source.save(update_fields=["allocated_amount", "unapplied_amount"])
     action = "allocated" if amount > 0 else "unallocated"
-    text = _("%(amount)s of %(source)s to %(invoice)s") % {
-        "amount": format_money(abs(amount), invoice.currency), "source": source, "invoice": invoice,
-    }
-    audit_record(obj=source, action=action, actor=actor, actor_label=actor_name, message=text,
+    if is_payment:
+        text = audit_note(gettext_noop("%(amount)s of payment no. %(source)s to %(invoice)s"),
+                          amount=money_param(abs(amount), invoice.currency), source=source.pk, invoice=invoice.number)
+    else:
+        text = audit_note(gettext_noop("%(amount)s of credit note %(source)s to %(invoice)s"),
+                          amount=money_param(abs(amount), invoice.currency), source=source.number, invoice=invoice.number)
+    audit_record(obj=source, action=action, actor=actor, actor_label=actor_name, note=text,
                  data={"invoice": invoice.pk, "amount": str(amount)})
-    audit_record(obj=invoice, action=f"payment_{action}", actor=actor, actor_label=actor_name, message=text,
+    audit_record(obj=invoice, action=f"payment_{action}", actor=actor, actor_label=actor_name, note=text,
                  data={"allocation": allocation.pk, "amount": str(amount)})
     return allocation
 

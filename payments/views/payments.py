@@ -1,7 +1,6 @@
 """Payments: list, record, detail with allocations, refunds; invoice and credit note payment pages."""
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
@@ -11,6 +10,7 @@ from billing_site.csv_export import csv_response
 from billing_site.errors import DomainError
 from billing_site.forms import form_add_domain_error
 from billing_site.money import format_money, round_money
+from billing_site.pagination import page_of
 from billing_site.roles import role_required
 from customers.models import Account
 from invoicing.models import CreditNote, Invoice, InvoiceLine
@@ -27,7 +27,7 @@ def payment_index(request):
     """Payments with search, filters, sort and pagination."""
     sort = request.GET.get("sort", "-date")
     filterset, qs = payment_list(params=request.GET, sort=sort)
-    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    page = page_of(request, qs)
     return render(request, "payments/payment_list.html", {"filter": filterset, "page": page, "sort": sort})
 
 
@@ -77,7 +77,8 @@ def payment_create(request):
                 "allocated": format_money(payment.allocated_amount, payment.currency),
                 "unapplied": format_money(payment.unapplied_amount, payment.currency)})
             return redirect("payments:detail", pk=payment.pk)
-    return render(request, "payments/payment_form.html", {"form": form})
+    currencies = dict(Account.objects.values_list("pk", "currency"))
+    return render(request, "payments/payment_form.html", {"form": form, "account_currencies": currencies})
 
 
 @role_required(READ)

@@ -6,9 +6,10 @@ from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from billing_site import clock
-from billing_site.audit import audit_record
+from billing_site.audit import audit_note, audit_record, fields_param, number_param
 from billing_site.errors import Forbidden, Immutable, ValidationFailed
 from billing_site.money import round_money, to_decimal
 from billing_site.roles import is_finance
@@ -369,7 +370,8 @@ def quote_line_add(
     line.save()
     _recompute_totals(quote)
     audit_record(
-        obj=quote, action="line_added", actor=actor, message=f"{product.sku} × {line.quantity.normalize()}",
+        obj=quote, action="line_added", actor=actor,
+        note=audit_note(gettext_noop("%(sku)s × %(quantity)s"), sku=product.sku, quantity=number_param(line.quantity)),
         data={"line": line.pk, "line_total": str(line.line_total)},
     )
     return line
@@ -406,7 +408,8 @@ def quote_line_update(*, line: QuoteLine, actor, data: dict) -> QuoteLine:
     line.save()
     _recompute_totals(quote)
     audit_record(
-        obj=quote, action="line_changed", actor=actor, message=f"{line.product.sku}: {', '.join(changed)}",
+        obj=quote, action="line_changed", actor=actor,
+        note=audit_note(gettext_noop("%(sku)s: %(fields)s"), sku=line.product.sku, fields=fields_param(QuoteLine, changed)),
         data={"line": line.pk, **{f: [_s(before[f]), _s(getattr(line, f))] for f in changed}},
     )
     return line
