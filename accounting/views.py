@@ -52,8 +52,8 @@ def index(request):
     })
 
 
-@require_POST
 @role_required(READ)
+@require_POST
 def process(request):
     """Journal what was posted since the last pass (the beat does it every ten minutes)."""
     result = services.books_process(today=clock.today())
