@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from catalog.models import LegalEntity, Product
 from customers.models import Account
@@ -78,8 +79,8 @@ class FinancePeriod(models.Model):
     """A finance period `[start_date, end_date)` of a legal entity: open → closed (reopen: Admin)."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
-        CLOSED = "closed", _("Closed")
+        OPEN = "open", pgettext_lazy("finance period", "Open")
+        CLOSED = "closed", pgettext_lazy("finance period", "Closed")
 
     legal_entity = models.ForeignKey(LegalEntity, verbose_name=_("legal entity"), on_delete=models.PROTECT, related_name="+")
     name = models.CharField(_("name"), max_length=20)
@@ -114,7 +115,7 @@ class JournalEntry(models.Model):
         CREDIT_NOTE = "credit_note", _("Credit note")
         RECOGNITION = "recognition", _("Revenue recognized")
         PAYMENT = "payment", _("Payment received")
-        REFUND = "refund", _("Refund")
+        REFUND = "refund", _("Refund issued")
         REVERSAL = "reversal", _("Reversal")
 
     class Journal(models.TextChoices):
@@ -155,7 +156,7 @@ class JournalEntry(models.Model):
 class JournalLine(models.Model):
     """A debit or a credit on one ledger account (and the customer's auxiliary account for 411)."""
 
-    entry = models.ForeignKey(JournalEntry, verbose_name=_("entry"), on_delete=models.PROTECT, related_name="lines")
+    entry = models.ForeignKey(JournalEntry, verbose_name=_("journal entry"), on_delete=models.PROTECT, related_name="lines")
     # Copies of the entry's, so the close-period trigger and the exports need no join.
     period = models.ForeignKey(FinancePeriod, verbose_name=_("period"), on_delete=models.PROTECT, related_name="+")
     legal_entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+")

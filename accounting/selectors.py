@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
 
+from django.db import connection, transaction
 from django.db.models import Q, Sum
 
 from accounting.models import Books, ChartAccount, FinancePeriod, JournalEntry, JournalLine, RevenueLine
@@ -48,8 +49,13 @@ def fec_lines(*, legal_entity: LegalEntity, start: dt.date, end: dt.date) -> Ite
     """The FEC of `[start, end)`, one tab-separated text line at a time (header first), in entry order.
 
     EcritureNum is a continuous sequence over the file (entries in date order), as the layout asks.
-    Amounts are in the entry's currency; when it is not the entity's, Montantdevise/Idevise say so."""
+    Amounts are in the entry's currency; when it is not the entity's, Montantdevise/Idevise say so.
+    On PostgreSQL the database formats each line and a server-side cursor streams them (a million
+    lines at flat memory); elsewhere Python formats the same columns."""
     yield "\t".join(FEC_COLUMNS) + "\r\n"
+    if connection.vendor == "postgresql":
+        yield from _fec_lines_postgresql(legal_entity=legal_entity, start=start, end=end)
+        return
     chart = {a.pk: (a.code, _fec_text(a.name)) for a in ChartAccount.objects.filter(legal_entity=legal_entity)}
     home = legal_entity.currency
     rows = (
@@ -78,6 +84,53 @@ def fec_lines(*, legal_entity: LegalEntity, start: dt.date, end: dt.date) -> Ite
             _fec_amount(debit), _fec_amount(credit), "", "", created.strftime("%Y%m%d"),
             _fec_amount(debit - credit) if foreign else "", currency if foreign else "",
         )) + "\r\n"
+
+
+# The same columns as the Python path, formatted by PostgreSQL: dates YYYYMMDD, amounts with a
+# decimal comma rounded half-up to the cent, EcritureNum a dense rank over (date, entry). Labels,
+# document references and account names are written without tabs or line breaks (the services
+# clean them), so only the customer's name, typed elsewhere, is cleaned here.
+_FEC_SQL = """
+SELECT concat_ws(E'\t',
+    e.journal,
+    CASE e.journal WHEN 'VE' THEN 'Ventes' WHEN 'BQ' THEN 'Banque' WHEN 'OD' THEN 'Opérations diverses' ELSE e.journal END,
+    dense_rank() OVER (ORDER BY e.entry_date, e.id),
+    to_char(e.entry_date, 'YYYYMMDD'),
+    a.code,
+    a.name,
+    coalesce(c.number, ''),
+    coalesce(translate(c.name, E'\\t\\r\\n', '   '), ''),
+    regexp_replace(e.piece_ref, '\\s+', ' ', 'g'),
+    to_char(coalesce(e.piece_date, e.entry_date), 'YYYYMMDD'),
+    l.label,
+    replace(round(l.debit, 2)::text, '.', ','),
+    replace(round(l.credit, 2)::text, '.', ','),
+    '', '',
+    to_char(e.created_at AT TIME ZONE 'UTC', 'YYYYMMDD'),
+    CASE WHEN e.currency <> %(home)s THEN replace(round(l.debit - l.credit, 2)::text, '.', ',') ELSE '' END,
+    CASE WHEN e.currency <> %(home)s THEN e.currency ELSE '' END
+) || E'\r\n'
+FROM accounting_journalline l
+JOIN accounting_journalentry e ON e.id = l.entry_id
+JOIN accounting_chartaccount a ON a.id = l.ledger_account_id
+LEFT JOIN customers_account c ON c.id = l.customer_id
+WHERE l.legal_entity_id = %(entity)s AND e.entry_date >= %(start)s AND e.entry_date < %(end)s
+ORDER BY e.entry_date, e.id, l.id
+"""
+
+
+def _fec_lines_postgresql(*, legal_entity: LegalEntity, start: dt.date, end: dt.date) -> Iterator[str]:
+    connection.ensure_connection()
+    params = {"home": legal_entity.currency, "entity": legal_entity.pk, "start": start, "end": end}
+    with transaction.atomic(), connection.connection.cursor(name=f"fec_{legal_entity.pk}") as cursor:
+        cursor.itersize = 20000
+        cursor.execute(_FEC_SQL, params)
+        while True:
+            batch = cursor.fetchmany(20000)
+            if not batch:
+                return
+            for (line,) in batch:
+                yield line
 
 
 def journal_rows(*, legal_entity: LegalEntity, start: dt.date, end: dt.date) -> Iterator[list]:

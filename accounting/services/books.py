@@ -91,7 +91,7 @@ def chart_account_update(*, account: ChartAccount, data: dict, actor) -> ChartAc
     check_fields(data, CHART_FIELDS)
     errors = {}
     code = str(data.get("code", account.code)).strip()
-    name = str(data.get("name", account.name)).strip()
+    name = " ".join(str(data.get("name", account.name)).split())
     if not code or not code.isalnum() or len(code) > 20:
         errors["code"] = [_("An account number is 1 to 20 letters or digits.")]
     if not name or len(name) > 120:

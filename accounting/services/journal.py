@@ -96,6 +96,10 @@ def _signed_lines(amounts: dict, *, entry_label: str) -> list[tuple]:
 
 def _write(entries: list[tuple[JournalEntry, list[tuple]]]) -> list[JournalEntry]:
     """Bulk insert entries and their lines (one statement each)."""
+    for entry, _lines in entries:
+        # One line of text each: the FEC is tab-separated.
+        entry.label = " ".join(entry.label.split())[:200]
+        entry.piece_ref = " ".join(entry.piece_ref.split())[:40]
     created = JournalEntry.objects.bulk_create([e for e, _lines in entries])
     lines = []
     for entry, rows in entries:
