@@ -192,11 +192,16 @@ class RevenueLine(models.Model):
         # recognized, in the open period where the credit is journaled.
         RECOGNIZED_REDUCTION = "reduction", _("Reduces recognized revenue")
 
-    legal_entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+")
-    customer = models.ForeignKey(Account, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="+")
-    product = models.ForeignKey(Product, verbose_name=_("product"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Few indexes on purpose: recognizing a month rewrites every row of it, and each index costs.
+    legal_entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+", db_index=False)
+    customer = models.ForeignKey(Account, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="+", db_index=False)
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     invoice_line = models.ForeignKey(InvoiceLine, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    credit_note_line = models.ForeignKey(CreditNoteLine, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    credit_note_line = models.ForeignKey(
+        CreditNoteLine, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     line_key = models.CharField(max_length=30)
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.SCHEDULE)
     rule = models.CharField(_("rule"), max_length=20)
@@ -205,7 +210,7 @@ class RevenueLine(models.Model):
     period_start = models.DateField(_("period from"))
     period_end = models.DateField(_("period to (excluded)"))
     amount = models.DecimalField(_("amount"), **MONEY)
-    recognized_entry = models.ForeignKey(JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    recognized_entry = models.ForeignKey(JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
     recognized_period = models.ForeignKey(FinancePeriod, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
