@@ -210,8 +210,15 @@ class RevenueLine(models.Model):
     period_start = models.DateField(_("period from"))
     period_end = models.DateField(_("period to (excluded)"))
     amount = models.DecimalField(_("amount"), **MONEY)
-    recognized_entry = models.ForeignKey(JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
-    recognized_period = models.ForeignKey(FinancePeriod, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # No database foreign key on these two: recognizing a month sets them on every row of it, and a
+    # per-row key check would double the cost. Nothing dangles: entries are never deleted (trigger)
+    # and periods are never deleted (nothing offers it; PROTECT in the ORM).
+    recognized_entry = models.ForeignKey(
+        JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    recognized_period = models.ForeignKey(
+        FinancePeriod, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
 
     class Meta:
         ordering = ["line_key", "period_start"]

@@ -33,6 +33,11 @@ os.environ.setdefault("DEBUG", "0")  # DEBUG keeps every query in memory: never 
 
 
 def rss_mb() -> float:
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss it does not carry the parent's peak)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -151,7 +156,14 @@ def main():
     print(f"seeded {args.accounts * args.lines:,} schedule rows and {journal_lines:,} journal lines in "
           f"{time.perf_counter() - t0:.1f} s (not counted)")
 
+    from accounting.services import books_process, revenue_recognize
+
     start = time.perf_counter()
+    if os.environ.get("BENCH_STEPS"):
+        books_process(legal_entity=entity, today=month)
+        print(f"  journal pending: {time.perf_counter() - start:.1f} s")
+        revenue_recognize(legal_entity=entity, up_to=period.end_date)
+        print(f"  recognize: {time.perf_counter() - start:.1f} s")
     period_close(period=period, actor=None, today=month)
     elapsed = time.perf_counter() - start
     recognized = RevenueLine.objects.filter(recognized_period=period).count()

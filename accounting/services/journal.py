@@ -72,6 +72,8 @@ class Ledger:
 
     def open_period(self, day: dt.date) -> FinancePeriod:
         """The period holding `day` if open, else the first open period after it (late items)."""
+        if not self.periods or day < self.periods[0].start_date:
+            self.ensure(day, day)
         for period in self.periods:
             if period.end_date > day and not period.is_closed:
                 return period

@@ -229,3 +229,11 @@ def test_an_unbalanced_entry_is_refused_by_the_database(pg):
             "VALUES (%s, %s, %s, %s, 'x', 1, 0)", [line.entry_id, line.period_id, line.legal_entity_id, line.ledger_account_id],
         )
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+def test_a_document_of_an_earlier_year_gets_that_years_periods():
+    account = AccountFactory()
+    old = posted_invoice(account, [("12.00", dt.date(2024, 11, 1), dt.date(2024, 12, 1), None)], invoice_date=dt.date(2024, 11, 1))
+    books_process(today=dt.date(2025, 6, 1))
+    entry = JournalEntry.objects.get(invoice=old)
+    assert (entry.period.name, entry.entry_date) == ("2024-11", dt.date(2024, 11, 1))
