@@ -2,7 +2,7 @@
 
 /api/v1/finance-periods/                 list, read; POST {id}/close/, {id}/reopen/ {reason} (Admin); GET {id}/trial-balance/
 /api/v1/chart-accounts/                  list, read, PATCH {code, name}
-/api/v1/journal-entries/                 read-only, with lines (filters: legal_entity, period, kind, invoice, credit_note)
+/api/v1/journal-entries/                 read, with lines (filters: legal_entity, period, kind, invoice, credit_note); POST {id}/reverse/ {reason?}
 /api/v1/revenue-schedule/                read-only schedule rows (filters: customer, invoice_line, credit_note_line, currency)
 /api/v1/accounting/fec/?legal_entity=&year=        the FEC file, streamed
 /api/v1/accounting/journal.csv?legal_entity=&year= the journal as CSV, streamed
@@ -65,6 +65,10 @@ class RevenueLineSerializer(serializers.ModelSerializer):
         model = RevenueLine
         fields = ["id", "legal_entity", "customer", "product", "invoice_line", "credit_note_line", "kind", "rule", "currency",
                   "billed_date", "period_start", "period_end", "amount", "recognized_period"]
+
+
+class ReverseInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
 class ReopenInput(serializers.Serializer):
@@ -131,6 +135,16 @@ class JournalEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Recu
     serializer_class = JournalEntrySerializer
     filterset_fields = ["legal_entity", "period", "kind", "invoice", "credit_note", "payment", "refund"]
     read_roles = write_roles = FINANCE_ADMIN
+
+    @extend_schema(request=ReverseInput, responses=JournalEntrySerializer)
+    @action(detail=True, methods=["post"])
+    def reverse(self, request, pk=None, *args, **kwargs):
+        """Post the mirror entry in the open period (entries are never edited)."""
+        serializer = ReverseInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        mirror = services.journal_entry_reverse(entry=get_object_or_404(JournalEntry, pk=pk), actor=request.user,
+                                                today=clock.today(), reason=serializer.validated_data.get("reason", ""))
+        return Response(JournalEntrySerializer(mirror).data, status=201)
 
 
 class RevenueLineViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):

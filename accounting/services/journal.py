@@ -468,3 +468,36 @@ def revenue_recognize(*, legal_entity: LegalEntity, up_to: dt.date) -> int:
             done += pending.filter(currency=entry.currency).update(recognized_entry=entry, recognized_period=period)
     return done
 
+
+
+def journal_entry_reverse(*, entry: JournalEntry, actor, today: dt.date | None = None, reason: str = "") -> JournalEntry:
+    """Post the mirror of `entry` (debits and credits swapped) in the open period: entries are never
+    edited, they are reversed. Once per entry (`reverses` is UNIQUE)."""
+    from django.utils.translation import gettext as _
+
+    from billing_site.audit import audit_record
+    from billing_site.errors import InvalidTransition
+
+    today = today or clock.today()
+    if entry.kind == JournalEntry.Kind.REVERSAL:
+        raise InvalidTransition(_("A reversal is not reversed; post the entry again instead."))
+    if JournalEntry.objects.filter(reverses=entry).exists():
+        raise InvalidTransition(_("This entry is already reversed."))
+    ledger = Ledger(entry.legal_entity)
+    with transaction.atomic():
+        _lock_books(entry.legal_entity)
+        period = ledger.open_period(today)
+        mirror = JournalEntry(
+            legal_entity_id=entry.legal_entity_id, period=period, journal=entry.journal, kind=JournalEntry.Kind.REVERSAL,
+            source_key=f"reversal:{entry.pk}", entry_date=max(today, period.start_date), piece_ref=entry.piece_ref,
+            piece_date=entry.piece_date, label=(reason or _("Reversal of %(label)s") % {"label": entry.label})[:200],
+            currency=entry.currency, reverses=entry,
+        )
+        lines = [(line.ledger_account, line.customer_id, line.credit, line.debit) for line in entry.lines.select_related("ledger_account")]
+        try:
+            with transaction.atomic():
+                (created,) = _write([(mirror, lines)])
+        except IntegrityError:
+            raise InvalidTransition(_("This entry is already reversed.")) from None
+        audit_record(obj=entry, action="reversed", actor=actor, message=reason, data={"reversal": created.pk})
+    return created

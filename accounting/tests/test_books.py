@@ -237,3 +237,20 @@ def test_a_document_of_an_earlier_year_gets_that_years_periods():
     books_process(today=dt.date(2025, 6, 1))
     entry = JournalEntry.objects.get(invoice=old)
     assert (entry.period.name, entry.entry_date) == ("2024-11", dt.date(2024, 11, 1))
+
+
+def test_an_entry_is_reversed_once_in_the_open_period_never_edited():
+    from accounting.services import journal_entry_reverse
+
+    account = AccountFactory()
+    invoice = posted_invoice(account, [("10.00", JAN1, dt.date(2025, 2, 1), None)], invoice_date=JAN1)
+    books_process(today=JAN1)
+    close_through(1)
+    entry = JournalEntry.objects.get(invoice=invoice)
+    mirror = journal_entry_reverse(entry=entry, actor=None, today=dt.date(2025, 2, 3), reason="Posted to the wrong account")
+    assert (mirror.period.name, mirror.entry_date, mirror.reverses_id) == ("2025-02", dt.date(2025, 2, 3), entry.pk)
+    assert sorted((x.ledger_account.code, x.debit, x.credit) for x in mirror.lines.all()) == [
+        ("411", D("0"), D("12.00")), ("44571", D("2.00"), D("0")), ("487", D("10.00"), D("0"))]
+    with pytest.raises(InvalidTransition, match="This entry is already reversed."):
+        journal_entry_reverse(entry=entry, actor=None, today=dt.date(2025, 2, 3))
+    assert_every_entry_balances()

@@ -152,3 +152,15 @@ def test_api_periods_journal_and_fec(finance_api, books):
     assert bad.json()["error"]["fields"] == {"year": ["Give a year between 2000 and 2100."]}
     tb = finance_api.get(f"/api/v1/finance-periods/{feb.pk}/trial-balance/").json()
     assert {r["code"]: r["closing"] for r in tb}["487"] == "-306.000000"
+
+
+def test_api_reverses_an_entry_once(finance_api, books):
+    from accounting.models import JournalEntry
+
+    entry = JournalEntry.objects.get(kind="invoice")
+    response = finance_api.post(f"/api/v1/journal-entries/{entry.pk}/reverse/", {"reason": "Wrong customer"}, format="json")
+    assert response.status_code == 201
+    assert (response.json()["kind"], response.json()["label"], response.json()["reverses"]) == ("reversal", "Wrong customer", entry.pk)
+    again = finance_api.post(f"/api/v1/journal-entries/{entry.pk}/reverse/", {}, format="json")
+    assert again.status_code == 409
+    assert again.json()["error"]["message"] == "This entry is already reversed."
