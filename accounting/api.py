@@ -233,6 +233,8 @@ class RevenueReportView(APIView):
             "months": selectors.revenue_by_month(currency=currency, start=start, end=end),
             "waterfall": {"months": fall["months"], "rows": fall["rows"]},
             "mrr": selectors.mrr_by_month(currency=currency, start=start, end=end),
+            "mrr_by_product": selectors.mrr_breakdown(currency=currency, start=start, end=end, by="product"),
+            "mrr_by_account": selectors.mrr_breakdown(currency=currency, start=start, end=end, by="account"),
         })
 
 

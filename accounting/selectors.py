@@ -248,13 +248,8 @@ def waterfall(*, currency: str, start: dt.date, end: dt.date, legal_entity=None)
     return {"months": months, "rows": rows}
 
 
-def mrr_by_month(*, currency: str, start: dt.date, end: dt.date, legal_entity=None) -> list[dict]:
-    """MRR and ARR at each month end with their movements per account.
-
-    A subscription line of a live invoice contributes net × 365 ÷ (12 × its days) to every month
-    end its service period covers (a year billed 365.00 is 30.42 a month); cancelled invoices and
-    credited amounts are left out. Movements compare each account with the month before: new (first
-    MRR ever), reactivation (back after a month at zero), expansion, contraction, churn (to zero)."""
+def _mrr_spans(*, currency: str, start: dt.date, end: dt.date, legal_entity=None) -> list[tuple]:
+    """(account id, product id, service start, service end, monthly value) of each live subscription line."""
     lines = InvoiceLine.objects.filter(
         invoice__currency=currency, invoice__status=Invoice.Status.POSTED, source=LineSource.SUBSCRIPTION,
         period_start__isnull=False, period_end__gt=start - dt.timedelta(days=400),
@@ -268,25 +263,44 @@ def mrr_by_month(*, currency: str, start: dt.date, end: dt.date, legal_entity=No
     ):
         credited[r["invoice_line_id"]] += r["s"]
     spans = []
-    for line in lines.values("pk", "invoice__account_id", "period_start", "period_end", "net_amount"):
+    for line in lines.values("pk", "invoice__account_id", "subscription__product_id", "period_start", "period_end", "net_amount"):
         days = (line["period_end"] - line["period_start"]).days
         if days <= 0:
             continue
         net = line["net_amount"] + credited.get(line["pk"], ZERO)
-        spans.append((line["invoice__account_id"], line["period_start"], line["period_end"], net * 365 / (12 * days)))
+        spans.append((line["invoice__account_id"], line["subscription__product_id"], line["period_start"], line["period_end"],
+                      net * 365 / (12 * days)))
+    return spans
+
+
+def _month_ends(start: dt.date, end: dt.date) -> list[dt.date]:
     months = []
     m = add_months(start, -1, 1)
     while m < end:
         months.append(m)
         m = add_months(m, 1, 1)
-    per_month = []
-    for m in months:
-        last_day = add_months(m, 1, 1) - dt.timedelta(days=1)
-        by_account = defaultdict(Decimal)
-        for account_id, s, e, value in spans:
-            if s <= last_day < e:
-                by_account[account_id] += value
-        per_month.append({a: v.quantize(Decimal("0.01")) for a, v in by_account.items() if v})
+    return months
+
+
+def _mrr_at(spans, month: dt.date, key: int) -> dict:
+    last_day = add_months(month, 1, 1) - dt.timedelta(days=1)
+    out = defaultdict(Decimal)
+    for span in spans:
+        if span[2] <= last_day < span[3]:
+            out[span[key]] += span[4]
+    return {k: v.quantize(Decimal("0.01")) for k, v in out.items() if v}
+
+
+def mrr_by_month(*, currency: str, start: dt.date, end: dt.date, legal_entity=None) -> list[dict]:
+    """MRR and ARR at each month end with their movements per account.
+
+    A subscription line of a live invoice contributes net × 365 ÷ (12 × its days) to every month
+    end its service period covers (a year billed 365.00 is 30.42 a month); cancelled invoices and
+    credited amounts are left out. Movements compare each account with the month before: new (first
+    MRR ever), reactivation (back after a month at zero), expansion, contraction, churn (to zero)."""
+    spans = _mrr_spans(currency=currency, start=start, end=end, legal_entity=legal_entity)
+    months = _month_ends(start, end)
+    per_month = [_mrr_at(spans, m, 0) for m in months]
     out = []
     ever = set(per_month[0])
     for index in range(1, len(months)):
@@ -306,6 +320,26 @@ def mrr_by_month(*, currency: str, start: dt.date, end: dt.date, legal_entity=No
         mrr = sum(cur.values(), ZERO)
         out.append({"month": months[index], "mrr": mrr, "arr": mrr * 12, "accounts": len(cur), **moves})
     return out
+
+
+def mrr_breakdown(*, currency: str, start: dt.date, end: dt.date, by: str, legal_entity=None) -> dict:
+    """MRR at each month end per account or per product: {"months": [...], "rows": [{"name", "values"}]}."""
+    from catalog.models import Product
+    from customers.models import Account
+
+    spans = _mrr_spans(currency=currency, start=start, end=end, legal_entity=legal_entity)
+    months = _month_ends(start, end)[1:]
+    key = 0 if by == "account" else 1
+    per_month = [_mrr_at(spans, m, key) for m in months]
+    ids = set().union(*per_month) if per_month else set()
+    model = Account if by == "account" else Product
+    names = dict(model.objects.filter(pk__in=[i for i in ids if i is not None]).values_list("pk", "name"))
+    rows = [
+        {"id": i, "name": names.get(i, "—"), "values": [m.get(i, ZERO) for m in per_month]}
+        for i in ids
+    ]
+    rows.sort(key=lambda r: (-r["values"][-1], r["name"]))
+    return {"months": months, "rows": rows}
 
 
 def account_revenue(*, account) -> dict:

@@ -20,4 +20,5 @@ urlpatterns = [
     path("revenue/revenue.csv", views.revenue_export, name="revenue-export"),
     path("revenue/waterfall.csv", views.waterfall_export, name="waterfall-export"),
     path("revenue/mrr.csv", views.mrr_export, name="mrr-export"),
+    path("revenue/mrr-by.csv", views.mrr_breakdown_export, name="mrr-breakdown-export"),
 ]

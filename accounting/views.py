@@ -205,6 +205,7 @@ def revenue(request):
     months = selectors.revenue_by_month(currency=currency, start=start, end=end)
     fall = selectors.waterfall(currency=currency, start=start, end=end)
     mrr = selectors.mrr_by_month(currency=currency, start=start, end=end)
+    by_product = selectors.mrr_breakdown(currency=currency, start=start, end=end, by="product")
     label = lambda d: formats.date_format(d, "M y")  # noqa: E731
     number = lambda v: format_number(v, None, 0)  # noqa: E731
     chart_svg = bar_chart(
@@ -217,7 +218,7 @@ def revenue(request):
                         series=[(_("MRR"), [r["mrr"] for r in mrr], "s-billed")], value_format=number)
     return render(request, "accounting/revenue.html", {
         "form": form, "currency": currency, "year": start.year, "months": months, "waterfall": fall, "mrr": mrr,
-        "chart": chart_svg, "mrr_chart": mrr_svg, "money": lambda v: format_money(v, currency),
+        "chart": chart_svg, "mrr_chart": mrr_svg, "by_product": by_product, "money": lambda v: format_money(v, currency),
     })
 
 
@@ -237,6 +238,16 @@ def waterfall_export(request):
     header = ["billed_month", *[m.isoformat() for m in fall["months"]], "later", "total"]
     rows = ([r["month"].isoformat(), *[f"{v:.2f}" for v in r["values"]], f"{r['total']:.2f}"] for r in fall["rows"])
     return csv_response(f"waterfall-{currency}-{start.year}.csv", header, rows)
+
+
+@role_required(READ)
+def mrr_breakdown_export(request):
+    """MRR at each month end per account (`?by=account`) or per product (`?by=product`)."""
+    _form, currency, start, end = _report_params(request)
+    by = "product" if request.GET.get("by") == "product" else "account"
+    table = selectors.mrr_breakdown(currency=currency, start=start, end=end, by=by)
+    rows = ([r["name"], *[f"{v:.2f}" for v in r["values"]]] for r in table["rows"])
+    return csv_response(f"mrr-by-{by}-{currency}-{start.year}.csv", [by, *[m.isoformat() for m in table["months"]]], rows)
 
 
 @role_required(READ)

@@ -164,3 +164,17 @@ def test_api_reverses_an_entry_once(finance_api, books):
     again = finance_api.post(f"/api/v1/journal-entries/{entry.pk}/reverse/", {}, format="json")
     assert again.status_code == 409
     assert again.json()["error"]["message"] == "This entry is already reversed."
+
+
+def test_mrr_by_account_page_and_csv(finance_client, books):
+    from accounting.selectors import mrr_breakdown
+
+    table = mrr_breakdown(currency="EUR", start=JAN1, end=dt.date(2025, 3, 1), by="account")
+    assert table["months"] == [JAN1, dt.date(2025, 2, 1)]
+    assert [(r["name"], r["values"]) for r in table["rows"]] == [("Acme SA", [D("30.42"), D("30.42")])]
+    csv = b"".join(finance_client.get(reverse("accounting:mrr-breakdown-export"), {"year": 2025, "by": "account"})
+                   .streaming_content).decode("utf-8-sig").splitlines()
+    assert csv[0].startswith("account,2025-01-01,2025-02-01")
+    assert csv[1].startswith("Acme SA,30.42,30.42")
+    page = finance_client.get(reverse("accounting:revenue"), {"year": 2025}).content.decode()
+    assert "MRR by product" in page
