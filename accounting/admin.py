@@ -19,7 +19,14 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Books)
 class BooksAdmin(admin.ModelAdmin):
+    """Admins set the SIREN and, before any period exists, the calendar (periods are cut from it)."""
+
     list_display = ["legal_entity", "calendar", "siren"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and FinancePeriod.objects.filter(legal_entity=obj.legal_entity_id).exists():
+            return ["legal_entity", "calendar"]
+        return ["legal_entity"] if obj is not None else []
 
 
 @admin.register(ChartAccount)
