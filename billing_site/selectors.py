@@ -7,7 +7,7 @@ from django.core.paginator import Paginator
 
 from billing_site.models import AuditLog
 
-STAGE_APPS = ["customers", "catalog", "quotes", "contracts", "invoicing", "payments"]
+STAGE_APPS = ["customers", "catalog", "quotes", "contracts", "invoicing", "payments", "accounting"]
 
 
 def dashboard(*, user, roles) -> dict:

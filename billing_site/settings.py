@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "contracts",
     "invoicing",
     "payments",
+    "accounting",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -217,7 +218,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "heartbeat": {"task": "billing_site.tasks.heartbeat", "schedule": 300.0},
 }
-for _app in ("customers", "catalog", "quotes", "contracts", "invoicing", "payments"):
+for _app in ("customers", "catalog", "quotes", "contracts", "invoicing", "payments", "accounting"):
     if find_spec(f"{_app}.beat"):
         CELERY_BEAT_SCHEDULE.update(import_module(f"{_app}.beat").SCHEDULE)
 

@@ -20,6 +20,7 @@ STAGES = [
     ("contracts", "contracts/"),
     ("invoicing", "invoicing/"),
     ("payments", "payments/"),
+    ("accounting", "accounting/"),
 ]
 
 api_router = DefaultRouter()

@@ -15,6 +15,7 @@ from catalog.models import (
     PriceBookEntry,
     Product,
     ProductFamily,
+    RecognitionRule,
     TaxRate,
     TaxRule,
 )
@@ -75,6 +76,9 @@ class EntryForm(forms.Form):
     unit_price = _amount_field(_("Unit price"), help_text=_("Flat, per-unit and package prices (per package)."))
     package_size = _amount_field(_("Package size"), help_text=_("Package prices: units per package (at least 1)."))
     free_units = _amount_field(_("Free units"), help_text=_("Per-unit and package prices: units not charged."))
+    recognition_rule = forms.ChoiceField(
+        label=_("Revenue recognition"), required=False, choices=[("", _("The product's rule")), *RecognitionRule.choices]
+    )
     active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
     def __init__(self, *args, books=None, fixed_book=None, **kwargs):
@@ -96,7 +100,7 @@ class EntryForm(forms.Form):
         return data
 
     def service_data(self) -> dict:
-        data = {k: self.cleaned_data.get(k) for k in ("pricing_model", "unit_price", "currency", "package_size", "free_units", "active")}
+        data = {k: self.cleaned_data.get(k) for k in ("pricing_model", "unit_price", "currency", "package_size", "free_units", "recognition_rule", "active")}
         if data["free_units"] is None:
             data["free_units"] = 0
         return data

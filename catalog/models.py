@@ -166,6 +166,16 @@ class ProductFamily(models.Model):
         return self.name
 
 
+class RecognitionRule(models.TextChoices):
+    """How revenue of a line is recognized (DESIGN §3 "Revenue and the books"); read by accounting."""
+
+    DAILY = "daily", _("Daily over the service period")
+    MONTHLY_EVEN = "monthly_even", _("Equal per month")
+    MONTHLY_PRORATED = "monthly_prorated", _("Per month, partial months by days")
+    AT_DATE = "at_date", _("All at the invoice date")
+    USAGE = "usage", _("In the usage period")
+
+
 class Product(models.Model):
     class ChargeType(models.TextChoices):
         ONE_TIME = "one_time", _("One-time")
@@ -199,6 +209,10 @@ class Product(models.Model):
         help_text=_("Blank means 12 months. Recurring prices are for this term."),
     )
     unit_of_measure = models.CharField(_("unit of measure"), max_length=30, default="unit")
+    recognition_rule = models.CharField(
+        _("revenue recognition"), max_length=20, choices=RecognitionRule.choices, blank=True,
+        help_text=_("Blank: by charge type (daily for recurring, at the invoice date for one-time, in the usage period for usage)."),
+    )
     billing_rule = models.ForeignKey(
         BillingRule, verbose_name=_("billing rule"), null=True, blank=True, on_delete=models.PROTECT, related_name="products"
     )
@@ -271,6 +285,10 @@ class PriceBookEntry(models.Model):
         _("package size"), max_digits=18, decimal_places=6, null=True, blank=True, validators=[MinValueValidator(Decimal("1"))]
     )
     free_units = models.DecimalField(_("free units"), max_digits=18, decimal_places=6, default=Decimal("0"), validators=NOT_NEGATIVE)
+    recognition_rule = models.CharField(
+        _("revenue recognition"), max_length=20, choices=RecognitionRule.choices, blank=True,
+        help_text=_("Blank: the product's rule."),
+    )
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:

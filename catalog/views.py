@@ -195,7 +195,7 @@ def _entry_initial(entry: PriceBookEntry | None, book: PriceBook | None) -> tupl
         "pricing_model": entry.pricing_model, "currency": entry.price_book.currency,
         "unit_price": plain_text(entry.unit_price.amount) if entry.unit_price is not None else None,
         "package_size": plain_text(entry.package_size), "free_units": plain_text(entry.free_units) if entry.free_units else None,
-        "active": entry.active,
+        "recognition_rule": entry.recognition_rule, "active": entry.active,
     }
     tiers = [
         {

@@ -81,7 +81,7 @@ def account_detail(request, pk: int):
     context = {"account": account, "tabs": tabs, "tab": tab, "can_edit": services.account_can_edit(account=account, user=request.user)}
     panels = []
     # Panels shown above the tabs (the credit picture) come from later stages the same way.
-    for app in ("payments",):
+    for app in ("payments", "accounting"):
         if find_spec(f"{app}.selectors"):
             module = import_module(f"{app}.selectors")
             if hasattr(module, "account_panel"):

@@ -9,14 +9,14 @@ from djmoney.money import Money
 
 from billing_site.audit import audit_record
 from billing_site.errors import ValidationFailed
-from catalog.models import PriceBook, PriceBookEntry, PriceTier, Product
+from catalog.models import PriceBook, PriceBookEntry, PriceTier, Product, RecognitionRule
 from catalog.numbers import plain
 from catalog.pricing import PriceSpec, Tier, validate_price_spec, validate_tiers
 from catalog.pricing.price import FREE_UNIT_MODELS, TIER_MODELS
 
 from ._common import audit_value, check_fields
 
-ENTRY_FIELDS = ("pricing_model", "unit_price", "currency", "package_size", "free_units", "active")
+ENTRY_FIELDS = ("pricing_model", "unit_price", "currency", "package_size", "free_units", "recognition_rule", "active")
 TIER_FIELDS = ("lower", "upper", "unit_price", "flat_fee")
 # Usage is rated on the period's quantity: a flat price would bill the same whatever was used.
 USAGE_MODELS = frozenset({"per_unit", "tiered", "volume", "block", "package"})
@@ -104,6 +104,9 @@ def _validate(*, product: Product, book: PriceBook, data: dict, tier_rows, entry
     free_units = ZERO if free_units is None else free_units
     currency = data.get("currency") or book.currency
     active = data.get("active", entry.active if entry else True)
+    recognition_rule = data.get("recognition_rule", entry.recognition_rule if entry else "") or ""
+    if recognition_rule and recognition_rule not in RecognitionRule.values:
+        errors["recognition_rule"] = [_("“%(rule)s” is not a recognition rule.") % {"rule": recognition_rule}]
 
     if currency != book.currency:
         errors.setdefault("currency", []).append(
@@ -164,7 +167,7 @@ def _validate(*, product: Product, book: PriceBook, data: dict, tier_rows, entry
         raise ValidationFailed(fields={"pricing_model": final})
     return {
         "pricing_model": model, "unit_price": unit_price, "package_size": package_size,
-        "free_units": free_units, "active": bool(active),
+        "free_units": free_units, "recognition_rule": recognition_rule, "active": bool(active),
     }, tiers
 
 
