@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "contracts",
     "invoicing",
     "payments",
+    "imports",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

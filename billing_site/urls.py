@@ -20,6 +20,8 @@ STAGES = [
     ("contracts", "contracts/"),
     ("invoicing", "invoicing/"),
     ("payments", "payments/"),
+    # Around the flow: imports every stage, imported by none.
+    ("imports", "imports/"),
 ]
 
 api_router = DefaultRouter()
