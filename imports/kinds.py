@@ -19,7 +19,7 @@ from fractions import Fraction
 
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from billing_site.errors import ValidationFailed
 from catalog.models import (
@@ -201,24 +201,24 @@ def _upsert(ctx: Context, *, kind: str, external_id: str, values: dict, create, 
 # --- accounts and contacts ---------------------------------------------------------------
 
 ACCOUNT_COLUMNS = [
-    Column("external_id", _l("External id"), required=True, aliases=("id", "identifiant externe", "code client")),
-    Column("name", _l("Name"), required=True, aliases=("nom", "raison sociale")),
-    Column("legal_name", _l("Legal name")),
-    Column("country", _l("Country"), required=True, aliases=("pays",)),
-    Column("currency", _l("Currency"), required=True, aliases=("devise",)),
-    Column("language", _l("Document language"), type="choice", choices=tuple(Account.Language.choices), aliases=("langue",)),
-    Column("payment_terms_days", _l("Payment terms (days)"), type="int", aliases=("delai de paiement",)),
-    Column("billing_day", _l("Billing day"), type="int", aliases=("jour de facturation",)),
-    Column("tax_id", _l("Tax / VAT id"), aliases=("vat", "tva", "numero de tva")),
-    Column("tax_exempt", _l("Tax exempt"), type="bool"),
-    Column("billing_emails", _l("Billing emails"), aliases=("email", "emails de facturation")),
-    Column("address_line1", _l("Address"), aliases=("adresse",)),
-    Column("address_line2", _l("Address (line 2)")),
-    Column("postal_code", _l("Postal code"), aliases=("code postal", "zip")),
-    Column("city", _l("City"), aliases=("ville",)),
-    Column("region", _l("Region")),
-    Column("credit_limit_amount", _l("Credit limit"), type="decimal", aliases=("credit_limit",)),
-    Column("notes", _l("Notes")),
+    Column("external_id", gettext_lazy("External id"), required=True, aliases=("id", "identifiant externe", "code client")),
+    Column("name", gettext_lazy("Name"), required=True, aliases=("nom", "raison sociale")),
+    Column("legal_name", gettext_lazy("Legal name")),
+    Column("country", gettext_lazy("Country"), required=True, aliases=("pays",)),
+    Column("currency", gettext_lazy("Currency"), required=True, aliases=("devise",)),
+    Column("language", gettext_lazy("Document language"), type="choice", choices=tuple(Account.Language.choices), aliases=("langue",)),
+    Column("payment_terms_days", gettext_lazy("Payment terms (days)"), type="int", aliases=("delai de paiement",)),
+    Column("billing_day", gettext_lazy("Billing day"), type="int", aliases=("jour de facturation",)),
+    Column("tax_id", gettext_lazy("Tax / VAT id"), aliases=("vat", "tva", "numero de tva")),
+    Column("tax_exempt", gettext_lazy("Tax exempt"), type="bool"),
+    Column("billing_emails", gettext_lazy("Billing emails"), aliases=("email", "emails de facturation")),
+    Column("address_line1", gettext_lazy("Address"), aliases=("adresse",)),
+    Column("address_line2", gettext_lazy("Address (line 2)")),
+    Column("postal_code", gettext_lazy("Postal code"), aliases=("code postal", "zip")),
+    Column("city", gettext_lazy("City"), aliases=("ville",)),
+    Column("region", gettext_lazy("Region")),
+    Column("credit_limit_amount", gettext_lazy("Credit limit"), type="decimal", aliases=("credit_limit",)),
+    Column("notes", gettext_lazy("Notes")),
 ]
 
 
@@ -241,14 +241,14 @@ def apply_account(ctx: Context, rows: list[dict]) -> Outcome:
 
 
 CONTACT_COLUMNS = [
-    Column("external_id", _l("External id"), required=True, aliases=("id", "identifiant externe")),
-    Column("account", _l("Account"), required=True, aliases=("compte", "account_external_id", "client")),
-    Column("first_name", _l("First name"), required=True, aliases=("prenom",)),
-    Column("last_name", _l("Last name"), required=True, aliases=("nom",)),
-    Column("email", _l("Email"), required=True, aliases=("e-mail", "courriel")),
-    Column("phone", _l("Phone"), aliases=("telephone",)),
-    Column("title", _l("Job title"), aliases=("fonction",)),
-    Column("is_billing_contact", _l("Billing contact"), type="bool", aliases=("contact de facturation",)),
+    Column("external_id", gettext_lazy("External id"), required=True, aliases=("id", "identifiant externe")),
+    Column("account", gettext_lazy("Account"), required=True, aliases=("compte", "account_external_id", "client")),
+    Column("first_name", gettext_lazy("First name"), required=True, aliases=("prenom",)),
+    Column("last_name", gettext_lazy("Last name"), required=True, aliases=("nom",)),
+    Column("email", gettext_lazy("Email"), required=True, aliases=("e-mail", "courriel")),
+    Column("phone", gettext_lazy("Phone"), aliases=("telephone",)),
+    Column("title", gettext_lazy("Job title"), aliases=("fonction",)),
+    Column("is_billing_contact", gettext_lazy("Billing contact"), type="bool", aliases=("contact de facturation",)),
 ]
 
 
@@ -269,21 +269,21 @@ def apply_contact(ctx: Context, rows: list[dict]) -> Outcome:
 # --- products and prices -----------------------------------------------------------------
 
 PRODUCT_COLUMNS = [
-    Column("external_id", _l("External id"), required=True, aliases=("id", "identifiant externe")),
-    Column("sku", _l("SKU"), required=True, aliases=("reference", "ref")),
-    Column("name", _l("Name"), required=True, aliases=("nom", "libelle")),
-    Column("description", _l("Description")),
-    Column("charge_type", _l("Charge type"), type="choice", required=True, choices=tuple(Product.ChargeType.choices),
+    Column("external_id", gettext_lazy("External id"), required=True, aliases=("id", "identifiant externe")),
+    Column("sku", gettext_lazy("SKU"), required=True, aliases=("reference", "ref")),
+    Column("name", gettext_lazy("Name"), required=True, aliases=("nom", "libelle")),
+    Column("description", gettext_lazy("Description")),
+    Column("charge_type", gettext_lazy("Charge type"), type="choice", required=True, choices=tuple(Product.ChargeType.choices),
            aliases=("type de facturation",)),
-    Column("billing_type", _l("Billing type"), type="choice", choices=tuple(Product.BillingType.choices)),
-    Column("billing_frequency", _l("Billing frequency"), type="choice",
+    Column("billing_type", gettext_lazy("Billing type"), type="choice", choices=tuple(Product.BillingType.choices)),
+    Column("billing_frequency", gettext_lazy("Billing frequency"), type="choice",
            choices=tuple((str(v), label) for v, label in Product.Frequency.choices), aliases=("frequence",)),
-    Column("default_term_months", _l("Default term (months)"), type="int", aliases=("duree (mois)",)),
-    Column("unit_of_measure", _l("Unit of measure"), aliases=("unite",)),
-    Column("billing_rule", _l("Billing rule"), aliases=("regle de facturation",)),
-    Column("tax_rule", _l("Tax rule"), aliases=("regle fiscale",)),
-    Column("family", _l("Family"), aliases=("famille",)),
-    Column("active", _l("Active"), type="bool", aliases=("actif",)),
+    Column("default_term_months", gettext_lazy("Default term (months)"), type="int", aliases=("duree (mois)",)),
+    Column("unit_of_measure", gettext_lazy("Unit of measure"), aliases=("unite",)),
+    Column("billing_rule", gettext_lazy("Billing rule"), aliases=("regle de facturation",)),
+    Column("tax_rule", gettext_lazy("Tax rule"), aliases=("regle fiscale",)),
+    Column("family", gettext_lazy("Family"), aliases=("famille",)),
+    Column("active", gettext_lazy("Active"), type="bool", aliases=("actif",)),
 ]
 
 
@@ -308,16 +308,16 @@ def apply_product(ctx: Context, rows: list[dict]) -> Outcome:
 
 
 PRICE_COLUMNS = [
-    Column("external_id", _l("External id"), required=True, aliases=("id", "identifiant externe")),
-    Column("price_book", _l("Price book"), required=True, aliases=("catalogue de prix", "liste de prix")),
-    Column("product", _l("Product"), required=True, aliases=("produit", "sku")),
-    Column("pricing_model", _l("Pricing model"), type="choice", required=True, choices=tuple(PriceBookEntry.Model.choices),
+    Column("external_id", gettext_lazy("External id"), required=True, aliases=("id", "identifiant externe")),
+    Column("price_book", gettext_lazy("Price book"), required=True, aliases=("catalogue de prix", "liste de prix")),
+    Column("product", gettext_lazy("Product"), required=True, aliases=("produit", "sku")),
+    Column("pricing_model", gettext_lazy("Pricing model"), type="choice", required=True, choices=tuple(PriceBookEntry.Model.choices),
            aliases=("modele de prix",)),
-    Column("unit_price", _l("Unit price"), type="decimal", aliases=("prix unitaire", "prix")),
-    Column("package_size", _l("Package size"), type="decimal", aliases=("taille du lot",)),
-    Column("free_units", _l("Free units"), type="decimal", aliases=("unites gratuites",)),
-    Column("tiers", _l("Tiers"), aliases=("paliers",)),
-    Column("active", _l("Active"), type="bool", aliases=("actif",)),
+    Column("unit_price", gettext_lazy("Unit price"), type="decimal", aliases=("prix unitaire", "prix")),
+    Column("package_size", gettext_lazy("Package size"), type="decimal", aliases=("taille du lot",)),
+    Column("free_units", gettext_lazy("Free units"), type="decimal", aliases=("unites gratuites",)),
+    Column("tiers", gettext_lazy("Tiers"), aliases=("paliers",)),
+    Column("active", gettext_lazy("Active"), type="bool", aliases=("actif",)),
 ]
 
 
@@ -359,19 +359,19 @@ def apply_price(ctx: Context, rows: list[dict]) -> Outcome:
 # --- orders and running contracts ----------------------------------------------------------
 
 CONTRACT_COLUMNS = [
-    Column("contract_id", _l("Contract id"), required=True, aliases=("external_id", "contrat", "id contrat")),
-    Column("account", _l("Account"), required=True, aliases=("compte", "client")),
-    Column("price_book", _l("Price book"), aliases=("catalogue de prix", "liste de prix")),
-    Column("start_date", _l("Start date"), type="date", required=True, aliases=("date de debut", "debut")),
-    Column("term_months", _l("Term (months)"), type="int", aliases=("duree (mois)", "duree")),
-    Column("end_date", _l("End date"), type="date", aliases=("date de fin", "fin")),
-    Column("evergreen", _l("Evergreen"), type="bool", aliases=("tacite reconduction",)),
-    Column("billed_through", _l("Billed through"), type="date", aliases=("facture jusqu'au", "facture jusqu au")),
-    Column("product", _l("Product"), required=True, aliases=("produit", "sku")),
-    Column("quantity", _l("Quantity"), type="decimal", required=True, aliases=("quantite",)),
-    Column("unit_price", _l("Unit price"), type="decimal", aliases=("prix unitaire", "prix")),
-    Column("line_start_date", _l("Line start date"), type="date", aliases=("debut de ligne",)),
-    Column("line_end_date", _l("Line end date"), type="date", aliases=("fin de ligne",)),
+    Column("contract_id", gettext_lazy("Contract id"), required=True, aliases=("external_id", "contrat", "id contrat")),
+    Column("account", gettext_lazy("Account"), required=True, aliases=("compte", "client")),
+    Column("price_book", gettext_lazy("Price book"), aliases=("catalogue de prix", "liste de prix")),
+    Column("start_date", gettext_lazy("Start date"), type="date", required=True, aliases=("date de debut", "debut")),
+    Column("term_months", gettext_lazy("Term (months)"), type="int", aliases=("duree (mois)", "duree")),
+    Column("end_date", gettext_lazy("End date"), type="date", aliases=("date de fin", "fin")),
+    Column("evergreen", gettext_lazy("Evergreen"), type="bool", aliases=("tacite reconduction",)),
+    Column("billed_through", gettext_lazy("Billed through"), type="date", aliases=("facture jusqu'au", "facture jusqu au")),
+    Column("product", gettext_lazy("Product"), required=True, aliases=("produit", "sku")),
+    Column("quantity", gettext_lazy("Quantity"), type="decimal", required=True, aliases=("quantite",)),
+    Column("unit_price", gettext_lazy("Unit price"), type="decimal", aliases=("prix unitaire", "prix")),
+    Column("line_start_date", gettext_lazy("Line start date"), type="date", aliases=("debut de ligne",)),
+    Column("line_end_date", gettext_lazy("Line end date"), type="date", aliases=("fin de ligne",)),
 ]
 CONTRACT_LEVEL = ("account", "price_book", "start_date", "term_months", "end_date", "evergreen", "billed_through")
 
@@ -471,14 +471,14 @@ def error_of(exc) -> tuple[str, str]:
 # --- opening balances ----------------------------------------------------------------------
 
 OPENING_COLUMNS = [
-    Column("external_id", _l("External id"), required=True, aliases=("id", "identifiant externe")),
-    Column("account", _l("Account"), required=True, aliases=("compte", "client")),
-    Column("number", _l("Invoice number"), required=True, aliases=("numero de facture", "numero")),
-    Column("invoice_date", _l("Invoice date"), type="date", required=True, aliases=("date de facture",)),
-    Column("due_date", _l("Due date"), type="date", required=True, aliases=("date d'echeance", "echeance")),
-    Column("open_amount", _l("Open amount"), type="decimal", required=True, aliases=("montant restant du", "solde")),
-    Column("currency", _l("Currency"), aliases=("devise",)),
-    Column("legal_entity", _l("Legal entity"), aliases=("societe", "entite")),
+    Column("external_id", gettext_lazy("External id"), required=True, aliases=("id", "identifiant externe")),
+    Column("account", gettext_lazy("Account"), required=True, aliases=("compte", "client")),
+    Column("number", gettext_lazy("Invoice number"), required=True, aliases=("numero de facture", "numero")),
+    Column("invoice_date", gettext_lazy("Invoice date"), type="date", required=True, aliases=("date de facture",)),
+    Column("due_date", gettext_lazy("Due date"), type="date", required=True, aliases=("date d'echeance", "echeance")),
+    Column("open_amount", gettext_lazy("Open amount"), type="decimal", required=True, aliases=("montant restant du", "solde")),
+    Column("currency", gettext_lazy("Currency"), aliases=("devise",)),
+    Column("legal_entity", gettext_lazy("Legal entity"), aliases=("societe", "entite")),
 ]
 
 
