@@ -70,7 +70,7 @@ def main():
         sys.exit("Run the benchmark on PostgreSQL: DATABASE_URL=postgres://postgres@127.0.0.1:5432/recur_bench")
     call_command("migrate", verbosity=0)
     from billing_site import clock
-    from catalog.models import BillingRule, LegalEntity, PriceBook, PriceBookEntry, Product
+    from catalog.models import BillingRule, LegalEntity, PriceBook, PriceBookEntry, Product, TaxRate, TaxRule
     from imports.services import import_commit, import_execute, import_upload
     from invoicing.models import Invoice, InvoiceLine
     from invoicing.services import invoice_run_create, invoice_run_execute
@@ -78,12 +78,14 @@ def main():
     entity, _ = LegalEntity.objects.get_or_create(
         name="Bench SAS", defaults={"country": "FR", "currency": "EUR", "invoice_prefix": "BI", "credit_note_prefix": "BC"})
     rule, _ = BillingRule.objects.get_or_create(name="Bench monthly", defaults={"legal_entity": entity})
+    tax, _ = TaxRule.objects.get_or_create(name="Bench VAT")
+    TaxRate.objects.get_or_create(tax_rule=tax, country="", legal_entity=None, defaults={"name": "VAT 20%", "rate_percent": 20})
     book = PriceBook.objects.filter(currency="EUR", is_standard=True).first() or PriceBook.objects.create(
         name="Bench EUR", currency="EUR", is_standard=True, legal_entity=entity)
     skus = []
     for i in range(args.lines):
         product, created = Product.objects.get_or_create(
-            sku=f"BENCH-{i:02d}", defaults={"name": f"Bench line {i}", "billing_frequency": 1, "billing_rule": rule})
+            sku=f"BENCH-{i:02d}", defaults={"name": f"Bench line {i}", "billing_frequency": 1, "billing_rule": rule, "tax_rule": tax})
         if created or not PriceBookEntry.objects.filter(product=product, price_book=book).exists():
             PriceBookEntry.objects.create(price_book=book, product=product, pricing_model="per_unit",
                                           unit_price=Money("120.00", "EUR"))
