@@ -115,6 +115,16 @@ class BillingRule(models.Model):
     invoice_grouping = models.CharField(_("invoice grouping"), max_length=16, choices=Grouping.choices, default=Grouping.ACCOUNT)
     generate_invoices = models.BooleanField(_("generate invoices"), default=True)
 
+    class OneTimeBilling(models.TextChoices):
+        ACTIVATION = "activation", _("On activation")
+        DELIVERY = "delivery", _("On delivery")
+
+    # One-time products that need delivery may be billed when delivered instead of on activation.
+    one_time_billing = models.CharField(
+        _("bill one-time products"), max_length=16, choices=OneTimeBilling.choices, default=OneTimeBilling.ACTIVATION,
+        help_text=_("“On delivery” bills a one-time product that needs delivery on the day it is delivered."),
+    )
+
     class Meta:
         ordering = ["name"]
         verbose_name = _("billing rule")
@@ -174,6 +184,10 @@ class Product(models.Model):
         help_text=_("Blank means 12 months. Recurring prices are for this term."),
     )
     unit_of_measure = models.CharField(_("unit of measure"), max_length=30, default="unit")
+    needs_delivery = models.BooleanField(
+        _("needs delivery"), default=False,
+        help_text=_("Ordered units carry a due date and are confirmed delivered (Contracts → Deliveries)."),
+    )
     billing_rule = models.ForeignKey(
         BillingRule, verbose_name=_("billing rule"), null=True, blank=True, on_delete=models.PROTECT, related_name="products"
     )

@@ -284,6 +284,7 @@ PRODUCT_COLUMNS = [
     Column("tax_rule", gettext_lazy("Tax rule"), aliases=("regle fiscale",)),
     Column("family", gettext_lazy("Family"), aliases=("famille",)),
     Column("active", gettext_lazy("Active"), type="bool", aliases=("actif",)),
+    Column("needs_delivery", gettext_lazy("Needs delivery"), type="bool", aliases=("a livrer",)),
 ]
 
 

@@ -189,7 +189,7 @@ def _locked_draft(order: Order) -> Order:
 @transaction.atomic
 def order_product_add(
     *, order: Order, actor, product: Product, quantity, discount_percent=None, start_date: date | None = None,
-    end_date: date | None = None, net_unit_price=None,
+    end_date: date | None = None, net_unit_price=None, delivery_due_date: date | None = None,
 ) -> OrderProduct:
     """Add a product to a draft order, priced from the order's price book by the pricing engine.
 
@@ -217,6 +217,7 @@ def order_product_add(
         order=order, product=product, quantity=quantity, list_unit_price=price.list_unit_price,
         net_unit_price=price.net_unit_price, price_term_months=product.term_months, pricing_snapshot=price.snapshot,
         start_date=start, end_date=end,
+        delivery_due_date=(delivery_due_date or start) if product.needs_delivery else None,
         total_amount=line_total(
             product=product, net_unit_price=price.net_unit_price, quantity=quantity, term_months=term,
             price_term_months=product.term_months, currency=order.currency,
@@ -282,6 +283,7 @@ def order_create_from_quote(*, quote, actor) -> Order:
                 pricing_snapshot=line.pricing_snapshot, start_date=line.start_date,
                 # A line running to the quote's end is co-terminated with the contract.
                 end_date=None if line.end_date == add_months(anchor=quote.start_date, months=quote.term_months) else line.end_date,
+                delivery_due_date=line.start_date if line.product.needs_delivery else None,
                 total_amount=line.line_total,
             )
             for line in quote.lines.select_related("product").order_by("position", "id")
@@ -362,6 +364,8 @@ def order_activate(*, order: Order, actor, today: date | None = None, billed_thr
                     continue  # the old system billed the whole term
                 if op.product.charge_type == Product.ChargeType.ONE_TIME:
                     continue  # billed by the old system
+            if bills_on_delivery(op.product):
+                continue  # `order_product_deliver` schedules it on the delivery date
             schedule_create(subscription=subscription, order=order, quantity=op.quantity, start=start, today=today)
         order.status = Order.Status.ACTIVATED
         if order.type == Order.Type.NEW:
@@ -373,6 +377,15 @@ def order_activate(*, order: Order, actor, today: date | None = None, billed_thr
                      message=contract.number)
         audit_record(obj=contract, action="created", actor=actor, to_state=contract.status, message=order.number)
         return contract
+
+
+def bills_on_delivery(product: Product) -> bool:
+    """A one-time product that needs delivery, under a billing rule that bills it on delivery."""
+    rule = product.billing_rule
+    return (
+        product.charge_type == Product.ChargeType.ONE_TIME and product.needs_delivery and rule is not None
+        and rule.one_time_billing == rule.OneTimeBilling.DELIVERY
+    )
 
 
 def resume_is_boundary(*, subscription: Subscription, resume: date) -> bool:
