@@ -90,6 +90,7 @@ def main():
             PriceBookEntry.objects.create(price_book=book, product=product, pricing_model="per_unit",
                                           unit_price=Money("120.00", "EUR"))
         skus.append(product.sku)
+    Product.objects.filter(sku__in=skus).update(tax_rule=tax, billing_rule=rule)
 
     today = clock.today()
     first_this_month = today.replace(day=1)

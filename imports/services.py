@@ -179,7 +179,9 @@ def import_execute(*, batch_id: int, actor=None, today: dt.date | None = None) -
 
 
 def _store(batch: ImportBatch, report: Report, *, status: str) -> None:
-    batch.counts = {**report.counts, "results": report.results[:PREVIEW_ROWS], "headers": report.headers,
+    # The first rows, and every error row after them.
+    results = report.results[:PREVIEW_ROWS] + [r for r in report.results[PREVIEW_ROWS:] if r[2] == ERROR]
+    batch.counts = {**report.counts, "results": results, "headers": report.headers,
                     "mapping": report.mapping, "unknown": report.unknown_headers}
     batch.totals = {k: str(v) for k, v in report.totals.items()}
     batch.errors = report.errors
