@@ -357,3 +357,26 @@ def test_opening_balances_become_posted_opening_invoices_that_take_payments(migr
     payment_allocate(payment=payment, invoice=invoice, amount=Decimal("1000.00"), today=TODAY)
     assert invoice_balance(invoice) == Decimal("234.56")
     assert upload("opening", text).counts["unchanged"] == 1
+
+
+@pytest.mark.parametrize("column,value,message", [
+    ("start_date", "2025-13-01", "“2025-13-01” is not a date (2025-12-31 or 31/12/2025)."),
+    ("start_date", "32/01/2025", "“32/01/2025” is not a date (2025-12-31 or 31/12/2025)."),
+    ("quantity", "1.234,5,6", "“1.234,5,6” is not a number (1234.56 or 1 234,56)."),
+    ("quantity", "1,23.4.5", "“1,23.4.5” is not a number (1234.56 or 1 234,56)."),
+])
+def test_bad_dates_and_numbers_in_both_locales(migrated, column, value, message):
+    cells = {"contract_id": "K-1", "account": "C-1", "start_date": "2025-01-01", "term_months": "12", "product": "PLAT",
+             "quantity": "1"}
+    cells[column] = value
+    batch = upload("contracts", ",".join(cells) + "\n" + ",".join(f'"{v}"' for v in cells.values()) + "\n")
+    assert rows(batch) == [(2, "", "error", column, message)]
+
+
+def test_a_one_time_line_the_old_system_billed_is_not_billed_again(migrated):
+    migrated.product("SETUP", price="500.00", charge_type="one_time")
+    commit(upload("contracts", "contract_id,account,start_date,term_months,billed_through,product,quantity\n"
+                               "K-5,C-1,2025-01-01,12,2025-09-30,SETUP,1\nK-5,C-1,2025-01-01,12,2025-09-30,PLAT,1\n"))
+    entries = ScheduleEntry.objects.filter(contract__order__notes="Imported contract K-5")
+    assert not entries.filter(kind="one_time").exists()
+    assert entries.order_by("period_start").values_list("period_start", "amount").first() == (date(2025, 10, 1), Decimal("100.00"))
