@@ -83,7 +83,8 @@ class Invoice(models.Model):
     TRANSITIONS = {Status.DRAFT: {Status.POSTED}, Status.POSTED: {Status.CANCELLED}, Status.CANCELLED: set()}
 
     account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="invoices")
-    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.STANDARD)
+    # db_default: the invoice runs COPY rows on PostgreSQL without naming this column.
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.STANDARD, db_default=Kind.STANDARD)
     legal_entity = models.ForeignKey(LegalEntity, verbose_name=_("legal entity"), on_delete=models.PROTECT, related_name="+")
     currency = models.CharField(_("currency"), max_length=3)
     payment_terms_days = models.PositiveSmallIntegerField(_("payment terms (days)"), default=30)

@@ -56,12 +56,11 @@ def invoice_create_opening(
         raise ValidationFailed(fields=errors)
     try:
         with transaction.atomic():
+            # Written as a draft with its line, then posted in one update: posted invoices take no
+            # new lines and keep their snapshot (the database's guard on PostgreSQL holds it too).
             invoice = Invoice.objects.create(
                 account=account, legal_entity=legal_entity, currency=currency, kind=Invoice.Kind.OPENING,
                 payment_terms_days=min(max((due_date - invoice_date).days, 0), 32767), language=account.language,
-                status=Invoice.Status.POSTED, number=number, invoice_date=invoice_date, due_date=due_date,
-                subtotal_amount=amount, tax_amount=Decimal("0"), total_amount=amount, posted_at=clock.now(),
-                posted_by=actor if getattr(actor, "is_authenticated", False) else None,
             )
             InvoiceLine.objects.create(
                 invoice=invoice, position=1, source=LineSource.OPENING,
@@ -69,7 +68,11 @@ def invoice_create_opening(
                 quantity=Decimal("1"), unit_price=amount, net_amount=amount, total_amount=amount,
             )
             invoice.snapshot = _snapshot(invoice)
-            invoice.save(update_fields=["snapshot"])
+            invoice.status, invoice.number, invoice.invoice_date, invoice.due_date = Invoice.Status.POSTED, number, invoice_date, due_date
+            invoice.subtotal_amount, invoice.tax_amount, invoice.total_amount = amount, Decimal("0"), amount
+            invoice.posted_at = clock.now()
+            invoice.posted_by = actor if getattr(actor, "is_authenticated", False) else None
+            invoice.save()
     except IntegrityError as exc:
         raise ValidationFailed(fields={"number": [_("Invoice number %(number)s already exists.") % {"number": number}]}) from exc
     audit_record(obj=invoice, action="opening_created", actor=actor, to_state=invoice.status,
