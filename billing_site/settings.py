@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "invoicing",
     "payments",
     "accounting",
+    "imports",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

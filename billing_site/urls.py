@@ -21,6 +21,8 @@ STAGES = [
     ("invoicing", "invoicing/"),
     ("payments", "payments/"),
     ("accounting", "accounting/"),
+    # Around the flow: imports every stage, imported by none.
+    ("imports", "imports/"),
 ]
 
 api_router = DefaultRouter()

@@ -135,6 +135,10 @@ PRODUCTS = [
 ]
 
 
+# Hardware and on-site services are delivered: their order lines get a due date (Contracts → Deliveries).
+NEEDS_DELIVERY = {"HW-TERMINAL", "HW-KIOSK", "SVC-ONBOARD", "SVC-TRAINING"}
+
+
 def seed(*, stdout=None, owners=None, users=None) -> dict:
     """Create the demo catalog once; return how many objects of each kind were created."""
     created = {"entities": 0, "rules": 0, "families": 0, "books": 0, "products": 0, "prices": 0}
@@ -200,6 +204,7 @@ def seed(*, stdout=None, owners=None, users=None) -> dict:
                     "sku": sku, "name": name, "description": description, "family": families[family], "charge_type": charge,
                     "billing_type": billing, "billing_frequency": frequency, "default_term_months": term,
                     "unit_of_measure": unit, "billing_rule": rules[rule], "tax_rule": vat,
+                    "needs_delivery": sku in NEEDS_DELIVERY,
                 },
             )
             created["products"] += 1

@@ -170,6 +170,14 @@ class BillingRuleForm(forms.ModelForm):
         model = BillingRule
         fields = list(BILLING_RULE_FIELDS)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Optional on the form: left out, one-time products bill on activation as before.
+        self.fields["one_time_billing"].required = False
+
+    def clean_one_time_billing(self):
+        return self.cleaned_data.get("one_time_billing") or BillingRule.OneTimeBilling.ACTIVATION
+
 
 class ProductFamilyForm(forms.ModelForm):
     class Meta:

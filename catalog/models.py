@@ -140,6 +140,16 @@ class BillingRule(models.Model):
                     "positive, a credit note when it is negative. Off: a separate invoice and credit note."),
     )
 
+    class OneTimeBilling(models.TextChoices):
+        ACTIVATION = "activation", _("On activation")
+        DELIVERY = "delivery", _("On delivery")
+
+    # One-time products that need delivery may be billed when delivered instead of on activation.
+    one_time_billing = models.CharField(
+        _("bill one-time products"), max_length=16, choices=OneTimeBilling.choices, default=OneTimeBilling.ACTIVATION,
+        help_text=_("“On delivery” bills a one-time product that needs delivery on the day it is delivered."),
+    )
+
     class Meta:
         ordering = ["name"]
         verbose_name = _("billing rule")
@@ -212,6 +222,10 @@ class Product(models.Model):
     recognition_rule = models.CharField(
         _("revenue recognition"), max_length=20, choices=RecognitionRule.choices, blank=True,
         help_text=_("Blank: by charge type (daily for recurring, at the invoice date for one-time, in the usage period for usage)."),
+    )
+    needs_delivery = models.BooleanField(
+        _("needs delivery"), default=False,
+        help_text=_("Ordered units carry a due date and are confirmed delivered (Contracts → Deliveries)."),
     )
     billing_rule = models.ForeignKey(
         BillingRule, verbose_name=_("billing rule"), null=True, blank=True, on_delete=models.PROTECT, related_name="products"

@@ -317,6 +317,54 @@ class QuoteAcceptView(IdempotentMixin, APIView):
         return Response(OrderSerializer(order).data, status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED)
 
 
+class DeliverySerializer(serializers.ModelSerializer):
+    order = serializers.CharField(source="order.number", read_only=True)
+    account = serializers.IntegerField(source="order.account_id", read_only=True)
+    product = serializers.CharField(source="product.sku", read_only=True)
+    delivered_by = serializers.CharField(source="delivered_by.username", read_only=True, default=None)
+    late = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OrderProduct
+        fields = ["id", "order", "account", "product", "quantity", "delivery_due_date", "delivered_date", "delivered_by",
+                  "delivered_at", "late"]
+        read_only_fields = fields
+
+    def get_late(self, op) -> bool:
+        if op.delivered_date is not None:
+            return bool(op.delivered_late)
+        return bool(op.delivery_due_date and op.delivery_due_date < clock.today())
+
+
+class DeliverInputSerializer(serializers.Serializer):
+    delivered_date = serializers.DateField(required=False, help_text="Defaults to today (billing time zone).")
+
+
+class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):
+    """Ordered products that need delivery (`?status=due|late|delivered|all`); finance confirms them."""
+
+    serializer_class = DeliverySerializer
+    read_roles = ALL
+    write_roles = FINANCE_ADMIN
+
+    def get_queryset(self):
+        status_ = self.request.query_params.get("status", "all")
+        if status_ not in selectors.DELIVERY_STATUSES:
+            status_ = "all"
+        return selectors.delivery_list(status=status_, today=clock.today())
+
+    @extend_schema(request=DeliverInputSerializer, responses={200: DeliverySerializer})
+    @action(detail=True, methods=["post"])
+    def deliver(self, request, *args, **kwargs):
+        """Confirm the delivery (once); a one-time product billed on delivery is scheduled that day."""
+        op = get_object_or_404(OrderProduct, pk=kwargs.get("pk"))
+        data = DeliverInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        op = services.order_product_deliver(order_product=op, actor=request.user,
+                                            delivered_date=data.validated_data.get("delivered_date"))
+        return Response(DeliverySerializer(op).data, status=status.HTTP_200_OK)
+
+
 urlpatterns = [path("quotes/<int:pk>/accept/", QuoteAcceptView.as_view(), name="quote-accept")]
 
 
@@ -324,3 +372,4 @@ def register(router) -> None:
     router.register("orders", OrderViewSet, basename="order")
     router.register("contracts", ContractViewSet, basename="contract")
     router.register("subscriptions", SubscriptionViewSet, basename="subscription")
+    router.register("deliveries", DeliveryViewSet, basename="delivery")

@@ -25,7 +25,7 @@ from billing_site import clock
 from catalog.models import PriceBook, Product
 from catalog.pricing import add_months
 from contracts import services
-from contracts.models import AmendmentType, Contract, Order, Subscription
+from contracts.models import AmendmentType, Contract, Order, OrderProduct, Subscription
 from contracts.services import AmendmentRequest
 from customers.models import Account
 
@@ -89,6 +89,20 @@ AMENDMENTS = [
 ]
 
 
+# Deliveries confirmed by finance: (contract key, sku, days after the order's start it was delivered).
+# The other lines that need delivery stay due; those due before today show as late.
+DELIVERIES = [
+    ("martin-growth", "SVC-ONBOARD", 0),
+    ("saint-roch-kiosks", "HW-KIOSK", 12),       # late
+    ("saint-roch-kiosks", "SVC-TRAINING", 3),    # late
+    ("hotel-arts-terminals", "HW-TERMINAL", 0),
+    ("harbor-terminals", "HW-TERMINAL", 9),      # late
+    ("papillon-growth", "SVC-ONBOARD", 0),
+    ("mercier-growth", "SVC-ONBOARD", 2),        # late
+    ("northwind-growth", "SVC-ONBOARD", 0),
+]
+
+
 def month_start(today: date, months_ago: int, day: int = 1) -> date:
     """Day `day` of the month `months_ago` months before today's month (clamped to the month)."""
     return add_months(anchor=today.replace(day=1), months=-months_ago, day=day)
@@ -139,8 +153,26 @@ def seed(*, stdout=None, owners=None, users=None) -> int:
         _order(key, accounts[name], books, products, start=today + timedelta(days=days), term=term, items=items, options={},
                actor=finance)
         created += 1
-    _say(stdout, f"  contracts: {created} demo orders created, {Contract.objects.count()} contracts in all")
+    delivered = _deliver(today=today, actor=finance)
+    _say(stdout, f"  contracts: {created} demo orders created, {Contract.objects.count()} contracts in all, "
+                 f"{delivered} deliveries confirmed")
     return created
+
+
+def _deliver(*, today: date, actor) -> int:
+    """Confirm the demo's deliveries once (some late); the rest stay due."""
+    count = 0
+    for key, sku, days in DELIVERIES:
+        op = OrderProduct.objects.filter(
+            order__notes=f"{MARK}{key}", product__sku=sku, product__needs_delivery=True, delivered_date__isnull=True,
+            order__status=Order.Status.ACTIVATED,
+        ).select_related("order").first()
+        if op is None:
+            continue
+        services.order_product_deliver(order_product=op, actor=actor, today=today,
+                                       delivered_date=min(op.order.start_date + timedelta(days=days), today))
+        count += 1
+    return count
 
 
 def _order(key, account, books, products, *, start, term, items, options, actor) -> Order:

@@ -108,6 +108,14 @@ class OrderProduct(models.Model):
         "Subscription", verbose_name=_("subscription"), null=True, blank=True, on_delete=models.PROTECT, related_name="order_products"
     )
     total_amount = models.DecimalField(_("total"), max_digits=18, decimal_places=6, default=Decimal("0"))
+    # Delivery (products that need delivery): due, then confirmed by a person (`order_product_deliver`).
+    delivery_due_date = models.DateField(_("delivery due"), null=True, blank=True)
+    delivered_date = models.DateField(_("delivered on"), null=True, blank=True)
+    delivered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("delivery confirmed by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    delivered_at = models.DateTimeField(_("delivery confirmed at"), null=True, blank=True)
 
     class Meta:
         ordering = ["order", "id"]
@@ -116,6 +124,13 @@ class OrderProduct(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product} × {self.quantity.normalize()}"
+
+    @property
+    def delivered_late(self) -> bool | None:
+        """True/False once delivered (after/on or before its due date); None while not delivered."""
+        if self.delivered_date is None or self.delivery_due_date is None:
+            return None
+        return self.delivered_date > self.delivery_due_date
 
 
 class Contract(models.Model):

@@ -326,3 +326,23 @@ def global_search(*, query: str, roles, limit: int) -> list[dict]:
             "url": reverse("contracts:detail", args=[c.pk]),
         }),
     ]
+DELIVERY_STATUSES = ("due", "late", "delivered", "all")
+
+
+def delivery_list(*, status: str = "due", today: date, account_id: int | None = None) -> QuerySet:
+    """Ordered products that need delivery on activated orders: due (not delivered), late (due before
+    today and not delivered), delivered, or all; the earliest due first."""
+    from contracts.models import OrderProduct
+
+    qs = OrderProduct.objects.filter(
+        product__needs_delivery=True, order__status=Order.Status.ACTIVATED,
+    ).select_related("order__account", "product", "delivered_by").order_by("delivery_due_date", "id")
+    if account_id is not None:
+        qs = qs.filter(order__account_id=account_id)
+    if status == "due":
+        qs = qs.filter(delivered_date__isnull=True)
+    elif status == "late":
+        qs = qs.filter(delivered_date__isnull=True, delivery_due_date__lt=today)
+    elif status == "delivered":
+        qs = qs.filter(delivered_date__isnull=False).order_by("-delivered_date", "-id")
+    return qs

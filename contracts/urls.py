@@ -17,4 +17,6 @@ urlpatterns = [
     path("orders/<int:pk>/products/<int:product_pk>/remove/", views.order_product_remove, name="order-product-remove"),
     path("orders/<int:pk>/activate/", views.order_activate, name="order-activate"),
     path("quotes/<int:pk>/accept/", views.quote_accept, name="quote-accept"),
+    path("deliveries/", views.delivery_list, name="deliveries"),
+    path("deliveries/<int:pk>/deliver/", views.order_product_deliver, name="deliver"),
 ]

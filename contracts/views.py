@@ -1,9 +1,11 @@
 """Contract pages: lists, the contract timeline, orders and activation, the amendment wizard."""
 
+import datetime as dt
 import hashlib
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -214,3 +216,46 @@ def quote_accept(request, pk: int):
         return redirect("contracts:orders")
     messages.success(request, _("Quote %(quote)s accepted: order %(order)s.") % {"quote": quote, "order": order.number})
     return redirect("contracts:order-detail", pk=order.pk)
+
+
+@role_required(ALL, write=FINANCE_ADMIN)
+def delivery_list(request):
+    """What is due, late or delivered; finance confirms deliveries here."""
+    status = request.GET.get("status", "due")
+    if status not in selectors.DELIVERY_STATUSES:
+        status = "due"
+    today = clock.today()
+    qs = selectors.delivery_list(status=status, today=today)
+    if request.GET.get("format") == "csv":
+        header = ["order", "account", "product", "quantity", "due_date", "delivered_date", "delivered_by", "late"]
+        rows = ([op.order.number, op.order.account.name, op.product.sku, op.quantity, op.delivery_due_date or "",
+                 op.delivered_date or "", op.delivered_by or "", op.delivered_late if op.delivered_date else
+                 bool(op.delivery_due_date and op.delivery_due_date < today)] for op in qs.iterator(chunk_size=500))
+        return csv_response("deliveries.csv", header, rows)
+    page = page_of(request, qs, per_page=50)
+    return render(request, "contracts/delivery_list.html", {
+        "page": page, "status": status, "today": today, "statuses": selectors.DELIVERY_STATUSES,
+        "can_deliver": is_finance(request.user),
+    })
+
+
+@role_required(FINANCE_ADMIN)
+@require_POST
+def order_product_deliver(request, pk: int):
+    """Confirm a delivery (the date defaults to today)."""
+    op = get_object_or_404(OrderProduct, pk=pk)
+    raw = request.POST.get("delivered_date") or ""
+    try:
+        day = dt.date.fromisoformat(raw) if raw else None
+    except ValueError:
+        messages.error(request, _("Enter a valid date."))
+        return redirect("contracts:deliveries")
+    try:
+        services.order_product_deliver(order_product=op, actor=request.user, delivered_date=day)
+        messages.success(request, _("%(product)s delivered.") % {"product": op.product.name})
+    except DomainError as exc:
+        messages.error(request, " ".join([str(exc.message), *[m for ms in exc.fields.values() for m in ms]]).strip())
+    target = request.POST.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect("contracts:deliveries")

@@ -16,11 +16,16 @@
 The credit summary is at /api/v1/accounts/{id}/credit-summary/ (quotes stage).
 """
 
+import datetime as dt
+
 from django.shortcuts import get_object_or_404
+from django.urls import path
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from billing_site import clock
 from billing_site.api import RecurViewSet
@@ -42,6 +47,8 @@ from payments.models import (
     StatementLine,
 )
 from payments.selectors.pages import PAYMENT_SORTS
+from payments.selectors.timeline import KINDS as TIMELINE_KINDS
+from payments.selectors.timeline import account_figures, timeline_events, timeline_filter
 
 AMOUNT = {"max_digits": 18, "decimal_places": 6}
 
@@ -352,3 +359,58 @@ def register(router) -> None:
     router.register("payment-runs", PaymentRunViewSet, basename="payment-run")
     router.register("bank-statements", StatementViewSet, basename="bank-statement")
     router.register("bank-statement-lines", StatementLineViewSet, basename="bank-statement-line")
+
+
+class TimelineEventSerializer(serializers.Serializer):
+    day = serializers.DateField()
+    kind = serializers.ChoiceField(choices=list(TIMELINE_KINDS))
+    reference = serializers.CharField()
+    label = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=18, decimal_places=6, allow_null=True)
+    currency = serializers.CharField(allow_blank=True)
+    status = serializers.CharField(allow_blank=True)
+
+
+class TimelineFiguresSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    bought = serializers.DecimalField(max_digits=18, decimal_places=6)
+    delivered_count = serializers.IntegerField()
+    delivery_count = serializers.IntegerField()
+    delivered_late_count = serializers.IntegerField()
+    billed = serializers.DecimalField(max_digits=18, decimal_places=6)
+    paid = serializers.DecimalField(max_digits=18, decimal_places=6)
+    open = serializers.DecimalField(max_digits=18, decimal_places=6)
+    overdue = serializers.DecimalField(max_digits=18, decimal_places=6)
+    lifetime_value = serializers.DecimalField(max_digits=18, decimal_places=6)
+
+
+class TimelineSerializer(serializers.Serializer):
+    account = serializers.IntegerField()
+    figures = TimelineFiguresSerializer()
+    events = TimelineEventSerializer(many=True)
+
+
+class AccountTimelineView(APIView):
+    """The account's timeline (customer 360): figures and events; `?kind=invoice&kind=payment&start=&end=`."""
+
+    read_roles = write_roles = ALL
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("kind", str, many=True, enum=list(TIMELINE_KINDS)),
+            OpenApiParameter("start", dt.date), OpenApiParameter("end", dt.date),
+        ],
+        responses={200: TimelineSerializer},
+    )
+    def get(self, request, pk: int):
+        from payments.views.timeline import timeline_params
+
+        account = get_object_or_404(Account, pk=pk)
+        today = clock.today()
+        events = timeline_filter(timeline_events(account=account, today=today), **timeline_params(request.query_params))
+        data = {"account": account.pk, "figures": account_figures(account=account, today=today),
+                "events": [e.__dict__ for e in events]}
+        return Response(TimelineSerializer(data).data)
+
+
+urlpatterns = [path("accounts/<int:pk>/timeline/", AccountTimelineView.as_view(), name="account-timeline")]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from payments.views import operations, reports
+from payments.views import operations, reports, timeline
 from payments.views import payments as views
 
 app_name = "payments"
@@ -19,6 +19,7 @@ urlpatterns = [
     path("credit-notes/<int:pk>/", views.credit_note_view, name="credit-note"),
     path("accounts/<int:account_pk>/methods/", operations.methods, name="methods"),
     path("accounts/<int:account_pk>/statement/", reports.statement_page, name="statement"),
+    path("accounts/<int:account_pk>/timeline/", timeline.account_timeline, name="timeline"),
     path("accounts/<int:account_pk>/statement.pdf", reports.statement_pdf, name="statement-pdf"),
     path("runs/", operations.runs, name="runs"),
     path("runs/<int:pk>/", operations.run_detail, name="run"),

@@ -57,6 +57,14 @@ def _figures():
     }
 
 
+def _deliveries(today):
+    from contracts.selectors import delivery_list
+
+    done = list(delivery_list(status="delivered", today=today))
+    return {"delivered on time": sum(not op.delivered_late for op in done), "delivered late": sum(bool(op.delivered_late) for op in done),
+            "late": delivery_list(status="late", today=today).count()}
+
+
 def test_seed_demo_replays_a_year_of_business_once():
     from contracts.models import Contract, Order
     from customers.models import Account
@@ -84,6 +92,7 @@ def test_seed_demo_replays_a_year_of_business_once():
             "holds": sorted(Account.objects.filter(credit_hold=True).values_list("name", flat=True)),
             "unapplied": list(Payment.objects.filter(unapplied_amount__gt=0).values_list("account__name", "unapplied_amount")),
             "aging": {c: {k: str(v) for k, v in aging_report(today=today, currency=c)["totals"].items()} for c in ("EUR", "USD")},
+            "deliveries": _deliveries(today),
         }
     assert summary == {
         "contracts": {"active": 28, "cancelled": 1, "renewed": 1},
@@ -105,6 +114,8 @@ def test_seed_demo_replays_a_year_of_business_once():
             "EUR": {"current": "13248.24", "d1_30": "4078.80", "d31_60": "3096.00", "d61_90": "3096.00", "d90_plus": "1440.00"},
             "USD": {"current": "12649.70", "d1_30": "4101.00", "d31_60": "1383.00", "d61_90": "829.80", "d90_plus": "0.00"},
         },
+        # Hardware and services that need delivery: some delivered late, two still waiting past their due date.
+        "deliveries": {"delivered on time": 4, "delivered late": 4, "late": 2},
     }
 
     figures = _figures()

@@ -11,7 +11,7 @@ from .entries import USAGE_MODELS
 
 PRODUCT_FIELDS = (
     "sku", "name", "description", "family", "active", "charge_type", "billing_type", "billing_frequency",
-    "default_term_months", "unit_of_measure", "recognition_rule", "billing_rule", "tax_rule",
+    "default_term_months", "unit_of_measure", "recognition_rule", "billing_rule", "tax_rule", "needs_delivery",
 )
 PRICE_BOOK_FIELDS = ("name", "currency", "active", "is_standard", "legal_entity")
 

@@ -21,6 +21,7 @@ TAX_RULE_FIELDS = ("name", "taxable", "description")
 TAX_RATE_FIELDS = ("legal_entity", "country", "name", "rate_percent")
 BILLING_RULE_FIELDS = (
     "name", "legal_entity", "period_boundary", "day_count", "invoice_grouping", "generate_invoices", "net_amendments",
+    "one_time_billing",
 )
 FAMILY_FIELDS = ("name", "approval_discount_percent")
 

@@ -1,7 +1,7 @@
 """Orders: created by finance or from an accepted quote, then activated into a contract."""
 
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from uuid import uuid4
@@ -19,6 +19,7 @@ from catalog.pricing import (
     add_months,
     amount_for_piece,
     apply_discount,
+    billing_periods,
     price_for_quantity,
     prorate_multiplier,
     spec_to_snapshot,
@@ -188,9 +189,12 @@ def _locked_draft(order: Order) -> Order:
 @transaction.atomic
 def order_product_add(
     *, order: Order, actor, product: Product, quantity, discount_percent=None, start_date: date | None = None,
-    end_date: date | None = None,
+    end_date: date | None = None, net_unit_price=None, delivery_due_date: date | None = None,
 ) -> OrderProduct:
-    """Add a product to a draft order, priced from the order's price book by the pricing engine."""
+    """Add a product to a draft order, priced from the order's price book by the pricing engine.
+
+    `net_unit_price` (finance, e.g. a contract migrated from another system) replaces the book's
+    net price; the list price stays the book's so the discount given remains visible."""
     order = _locked_draft(order)
     quantity = to_decimal(quantity) if quantity not in (None, "") else None
     if quantity is None or quantity <= 0:
@@ -200,6 +204,11 @@ def order_product_add(
         product=product, price_book=order.price_book, currency=order.currency, quantity=quantity,
         discount_percent=discount_percent,
     )
+    if net_unit_price not in (None, ""):
+        net = to_decimal(net_unit_price)
+        if net < 0:
+            raise ValidationFailed(fields={"net_unit_price": [_("The unit price must not be negative.")]})
+        price = replace(price, net_unit_price=round_unit(net))
     start = start_date or order.start_date
     end = end_date
     _check_product_dates(order=order, start=start, end=end)
@@ -208,6 +217,7 @@ def order_product_add(
         order=order, product=product, quantity=quantity, list_unit_price=price.list_unit_price,
         net_unit_price=price.net_unit_price, price_term_months=product.term_months, pricing_snapshot=price.snapshot,
         start_date=start, end_date=end,
+        delivery_due_date=(delivery_due_date or start) if product.needs_delivery else None,
         total_amount=line_total(
             product=product, net_unit_price=price.net_unit_price, quantity=quantity, term_months=term,
             price_term_months=product.term_months, currency=order.currency,
@@ -273,6 +283,7 @@ def order_create_from_quote(*, quote, actor) -> Order:
                 pricing_snapshot=line.pricing_snapshot, start_date=line.start_date,
                 # A line running to the quote's end is co-terminated with the contract.
                 end_date=None if line.end_date == add_months(anchor=quote.start_date, months=quote.term_months) else line.end_date,
+                delivery_due_date=line.start_date if line.product.needs_delivery else None,
                 total_amount=line.line_total,
             )
             for line in quote.lines.select_related("product").order_by("position", "id")
@@ -309,8 +320,12 @@ def _quote_accept(*, quote, actor) -> None:
     audit_record(obj=quote, action="accepted", actor=actor, from_state=before, to_state=Quote.Status.ACCEPTED)
 
 
-def order_activate(*, order: Order, actor, today: date | None = None) -> Contract:
-    """Activate a draft order: its contract, subscriptions and billing schedule. Idempotent."""
+def order_activate(*, order: Order, actor, today: date | None = None, billed_through: date | None = None) -> Contract:
+    """Activate a draft order: its contract, subscriptions and billing schedule. Idempotent.
+
+    `billed_through` (a contract migrated from another system) is the last day the old system
+    already invoiced: the schedule starts the day after, which must be a period boundary of every
+    recurring line, so the first Recur invoice covers exactly the first period after it."""
     today = today or clock.today()
     with transaction.atomic():
         # The row lock makes a second activation wait, then find the order activated.
@@ -336,7 +351,22 @@ def order_activate(*, order: Order, actor, today: date | None = None) -> Contrac
         for op in products:
             subscription = subscription_create(contract=contract, order_product=op, start=op.start_date, end=op.end_date or end,
                                                anchor=contract.start_date)
-            schedule_create(subscription=subscription, order=order, quantity=op.quantity, start=op.start_date, today=today)
+            start = op.start_date
+            if billed_through is not None and billed_through >= op.start_date:
+                start = billed_through + timedelta(days=1)
+                if not resume_is_boundary(subscription=subscription, resume=start):
+                    raise ValidationFailed(
+                        _("%(product)s: billed through %(day)s is not the end of a billing period.")
+                        % {"product": op.product.name, "day": billed_through.isoformat()},
+                        fields={"billed_through": [_("Not the last day of a billing period.")]},
+                    )
+                if subscription.end_date is not None and start >= subscription.end_date:
+                    continue  # the old system billed the whole term
+                if op.product.charge_type == Product.ChargeType.ONE_TIME:
+                    continue  # billed by the old system
+            if bills_on_delivery(op.product):
+                continue  # `order_product_deliver` schedules it on the delivery date
+            schedule_create(subscription=subscription, order=order, quantity=op.quantity, start=start, today=today)
         order.status = Order.Status.ACTIVATED
         if order.type == Order.Type.NEW:
             order.contract = contract
@@ -347,6 +377,30 @@ def order_activate(*, order: Order, actor, today: date | None = None) -> Contrac
                      message=contract.number)
         audit_record(obj=contract, action="created", actor=actor, to_state=contract.status, message=order.number)
         return contract
+
+
+def bills_on_delivery(product: Product) -> bool:
+    """A one-time product that needs delivery, under a billing rule that bills it on delivery."""
+    rule = product.billing_rule
+    return (
+        product.charge_type == Product.ChargeType.ONE_TIME and product.needs_delivery and rule is not None
+        and rule.one_time_billing == rule.OneTimeBilling.DELIVERY
+    )
+
+
+def resume_is_boundary(*, subscription: Subscription, resume: date) -> bool:
+    """Whether billing can resume on `resume`: the start of one of the subscription's billing periods."""
+    if subscription.charge_type == Product.ChargeType.ONE_TIME:
+        return True
+    if subscription.end_date is not None and resume >= subscription.end_date:
+        return resume == subscription.end_date
+    anchor = subscription.period_anchor or subscription.start_date
+    periods = billing_periods(
+        start=min(anchor, subscription.start_date), end=subscription.end_date,
+        frequency_months=subscription.billing_frequency, boundary=subscription.period_boundary,
+        billing_day=subscription.billing_day, limit_until=None if subscription.end_date else resume + timedelta(days=1),
+    )
+    return any(p.start == resume for p in periods) or resume == subscription.start_date
 
 
 def subscription_create(

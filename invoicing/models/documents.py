@@ -32,6 +32,7 @@ class LineSource(models.TextChoices):
     ONE_TIME = "one_time", _("One-time")
     AMENDMENT_CREDIT = "amendment_credit", _("Amendment credit")
     MANUAL = "manual", _("Manual credit")
+    OPENING = "opening", _("Opening balance")
 
 
 class NumberSeries(models.Model):
@@ -73,9 +74,17 @@ class Invoice(models.Model):
         POSTED = "posted", _("Posted")
         CANCELLED = "cancelled", _("Cancelled")
 
+    class Kind(models.TextChoices):
+        STANDARD = "standard", _("Invoice")
+        # An open invoice of the system Recur replaced, carried over with its own number and dates so
+        # payments can be allocated to it and it ages and is dunned like any invoice.
+        OPENING = "opening", _("Opening balance")
+
     TRANSITIONS = {Status.DRAFT: {Status.POSTED}, Status.POSTED: {Status.CANCELLED}, Status.CANCELLED: set()}
 
     account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="invoices")
+    # db_default: the invoice runs COPY rows on PostgreSQL without naming this column.
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.STANDARD, db_default=Kind.STANDARD)
     legal_entity = models.ForeignKey(LegalEntity, verbose_name=_("legal entity"), on_delete=models.PROTECT, related_name="+")
     currency = models.CharField(_("currency"), max_length=3)
     payment_terms_days = models.PositiveSmallIntegerField(_("payment terms (days)"), default=30)

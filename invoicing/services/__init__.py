@@ -10,6 +10,7 @@ from invoicing.services.documents import (
     invoice_post,
     invoice_regenerate,
 )
+from invoicing.services.opening import invoice_create_opening
 from invoicing.services.runs import (
     invoice_run_cancel,
     invoice_run_create,
@@ -28,6 +29,7 @@ __all__ = [
     "credit_note_discard",
     "credit_note_post",
     "invoice_cancel_and_rebill",
+    "invoice_create_opening",
     "invoice_discard",
     "invoice_post",
     "invoice_regenerate",

@@ -1,0 +1,145 @@
+"""Benchmark: import N accounts × L running subscription lines billed through last month, then bill them.
+
+    createdb -h 127.0.0.1 -U postgres recur_bench
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/recur_bench .venv/bin/python bench/import_contracts.py \
+        --accounts 50000 --lines 12 [--xlsx]
+
+Generates the accounts file and the contracts file (one row per subscription line), then for each:
+the dry run (every row through the stages' services, rolled back) and the commit (the same, kept),
+each timed, with the peak memory of the process; then one invoice run over the imported contracts
+(the first period after the billed-through date). The commit runs in this process, calling the same
+service the Celery task calls.
+"""
+
+import argparse
+import csv
+import datetime as dt
+import io
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_site.settings")
+os.environ.setdefault("SECRET_KEY", "bench-only")
+os.environ.setdefault("DEBUG", "0")  # DEBUG keeps every query in memory: never benchmark with it
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def to_file(header, rows, xlsx: bool) -> tuple[bytes, str]:
+    if xlsx:
+        from openpyxl import Workbook
+
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet()
+        sheet.append(header)
+        for row in rows:
+            sheet.append(row)
+        out = io.BytesIO()
+        book.save(out)
+        return out.getvalue(), "data.xlsx"
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue().encode(), "data.csv"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--accounts", type=int, default=50_000)
+    parser.add_argument("--lines", type=int, default=12)
+    parser.add_argument("--xlsx", action="store_true")
+    parser.add_argument("--no-invoice-run", action="store_true")
+    parser.add_argument("--invoice-run-only", action="store_true", help="skip the imports; bill what earlier runs imported")
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from djmoney.money import Money
+
+    if connection.vendor != "postgresql":
+        sys.exit("Run the benchmark on PostgreSQL: DATABASE_URL=postgres://postgres@127.0.0.1:5432/recur_bench")
+    call_command("migrate", verbosity=0)
+    from billing_site import clock
+    from catalog.models import BillingRule, LegalEntity, PriceBook, PriceBookEntry, Product, TaxRate, TaxRule
+    from imports.services import import_commit, import_execute, import_upload
+    from invoicing.models import Invoice, InvoiceLine
+    from invoicing.services import invoice_run_create, invoice_run_execute
+
+    entity, _ = LegalEntity.objects.get_or_create(
+        name="Bench SAS", defaults={"country": "FR", "currency": "EUR", "invoice_prefix": "BI", "credit_note_prefix": "BC"})
+    rule, _ = BillingRule.objects.get_or_create(name="Bench monthly", defaults={"legal_entity": entity})
+    tax, _ = TaxRule.objects.get_or_create(name="Bench VAT")
+    TaxRate.objects.get_or_create(tax_rule=tax, country="", legal_entity=None, defaults={"name": "VAT 20%", "rate_percent": 20})
+    book = PriceBook.objects.filter(currency="EUR", is_standard=True).first() or PriceBook.objects.create(
+        name="Bench EUR", currency="EUR", is_standard=True, legal_entity=entity)
+    skus = []
+    for i in range(args.lines):
+        product, created = Product.objects.get_or_create(
+            sku=f"BENCH-{i:02d}", defaults={"name": f"Bench line {i}", "billing_frequency": 1, "billing_rule": rule, "tax_rule": tax})
+        if created or not PriceBookEntry.objects.filter(product=product, price_book=book).exists():
+            PriceBookEntry.objects.create(price_book=book, product=product, pricing_model="per_unit",
+                                          unit_price=Money("120.00", "EUR"))
+        skus.append(product.sku)
+    Product.objects.filter(sku__in=skus).update(tax_rule=tax, billing_rule=rule)
+
+    today = clock.today()
+    first_this_month = today.replace(day=1)
+    billed_through = first_this_month - dt.timedelta(days=1)
+    start = (first_this_month - dt.timedelta(days=200)).replace(day=1)
+    tag = f"B{int(time.time())}"
+    print(f"today {today}, contracts start {start}, billed through {billed_through}, tag {tag}")
+
+    account_rows = [[f"{tag}-A{n}", f"Bench account {n}", "FR", "EUR"] for n in range(args.accounts)]
+    contract_rows = [
+        [f"{tag}-K{n}", f"{tag}-A{n}", start.isoformat(), "24", billed_through.strftime("%d/%m/%Y"), sku, "3", "1 200,00"]
+        for n in range(args.accounts) for sku in skus
+    ]
+    figures = []
+
+    def phase(name, fn):
+        t0 = time.perf_counter()
+        result = fn()
+        seconds = time.perf_counter() - t0
+        figures.append((name, seconds, peak_mib()))
+        print(f"{name:<28} {seconds:8.1f} s   peak {peak_mib():7.0f} MiB", flush=True)
+        return result
+
+    for kind, header, rows in [] if args.invoice_run_only else [
+        ("accounts", ["external_id", "name", "country", "currency"], account_rows),
+        ("contracts", ["contract_id", "account", "start_date", "term_months", "billed_through", "product", "quantity",
+                       "unit_price"], contract_rows),
+    ]:
+        content, filename = to_file(header, rows, args.xlsx)
+        print(f"{kind}: {len(rows)} rows, {len(content) / 1e6:.1f} MB {filename}")
+        batch = phase(f"{kind} dry run", lambda k=kind, f=filename, c=content: import_upload(
+            kind=k, filename=f, content=c, actor=None))
+        assert not batch.counts.get("error"), batch.errors[:3]
+        print(f"  {kind} totals {batch.totals} counts { {k: batch.counts[k] for k in ('create', 'error')} }")
+        import_commit(batch=batch, actor=None, mode="all")
+        batch = phase(f"{kind} commit", lambda batch=batch: import_execute(batch_id=batch.pk))
+        assert batch.status == "done", batch.message
+
+    if not args.no_invoice_run:
+        before = Invoice.objects.count(), InvoiceLine.objects.count()
+        run = phase("invoice run", lambda: invoice_run_execute(run=invoice_run_create(
+            actor=None, target_date=first_this_month, auto_post=True, send_documents=False, start=False)))
+        print(f"  invoices {Invoice.objects.count() - before[0]}, lines {InvoiceLine.objects.count() - before[1]}, "
+              f"status {run.status}")
+    print("phase,seconds,peak_mib")
+    for name, seconds, mib in figures:
+        print(f"{name},{seconds:.1f},{mib:.0f}")
+
+
+if __name__ == "__main__":
+    main()
