@@ -157,7 +157,7 @@ def invoice_credit(request, pk: int):
         try:
             note = services.credit_note_create(invoice=invoice, lines=chosen, reason=reason, actor=request.user)
         except DomainError as exc:
-            errors = {"__all__": str(exc.message), **{k: " ".join(v) for k, v in exc.fields.items()}}
+            errors = {"form": str(exc.message), **{k: " ".join(v) for k, v in exc.fields.items()}}
         else:
             messages.success(request, _("Draft credit note created; check it and post it."))
             return redirect("invoicing:credit-note-detail", pk=note.pk)
