@@ -48,7 +48,7 @@ class InvoiceSerializer(serializers.ModelSerializer):
         model = Invoice
         fields = ["id", "number", "status", "account", "legal_entity", "currency", "payment_terms_days", "contract",
                   "invoice_date", "due_date", "target_date", "subtotal_amount", "tax_amount", "total_amount", "snapshot",
-                  "run", "rebill_of", "posted_at", "sent_at", "cancelled_at", "lines"]
+                  "open_amount", "payment_status", "run", "rebill_of", "posted_at", "sent_at", "cancelled_at", "lines"]
         read_only_fields = fields
 
 

@@ -38,17 +38,19 @@ def invoice_list(request):
     sort = request.GET.get("sort", "-created")
     filterset, qs = selectors.invoice_list(params=request.GET, sort=sort)
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
-    return render(request, "invoicing/invoice_list.html", {"filter": filterset, "page": page, "sort": sort, "statuses": Invoice.Status.choices})
+    return render(request, "invoicing/invoice_list.html", {"filter": filterset, "page": page, "sort": sort, "statuses": Invoice.Status.choices,
+                                                           "payment_filters": selectors.PAYMENT_FILTERS})
 
 
 @role_required(ALL)
 def invoice_export(request):
     _filterset, qs = selectors.invoice_list(params=request.GET, sort=request.GET.get("sort", "-created"))
     header = ["number", "status", "account_number", "account", "legal_entity", "currency", "invoice_date", "due_date",
-              "subtotal", "tax", "total", "run"]
+              "subtotal", "tax", "total", "run", "balance", "payment_status"]
     rows = (
         [i.number or "", i.status, i.account.number, i.account.name, i.legal_entity.name, i.currency, i.invoice_date or "",
-         i.due_date or "", i.subtotal_amount.quantize(quantum(i.currency)), i.tax_amount.quantize(quantum(i.currency)), i.total_amount.quantize(quantum(i.currency)), i.run_id or ""]
+         i.due_date or "", i.subtotal_amount.quantize(quantum(i.currency)), i.tax_amount.quantize(quantum(i.currency)), i.total_amount.quantize(quantum(i.currency)), i.run_id or "",
+         i.open_amount.quantize(quantum(i.currency)) if i.status == Invoice.Status.POSTED else "", i.pay_state if i.status == Invoice.Status.POSTED else ""]
         for i in qs.iterator(chunk_size=500)
     )
     return csv_response("invoices.csv", header, rows)
@@ -61,6 +63,8 @@ def invoice_detail(request, pk: int):
         "invoice": invoice, "lines": invoice.lines.select_related("subscription").order_by("position"),
         "credit_notes": invoice.credit_notes.order_by("-id"), "credit": selectors.invoice_credited(invoice),
         "rebilled_by": invoice.rebilled_by.all(), "history": audit_history(invoice)[:100],
+        "pay_state": selectors.payment_state(invoice, today=clock.today()),
+        "settled": invoice.total_amount - invoice.open_amount,
     }
     return render(request, "invoicing/invoice_detail.html", context)
 

@@ -9,6 +9,7 @@ from invoicing.models.documents import (
     InvoiceLine,
     LineSource,
     NumberSeries,
+    PaymentStatus,
 )
 from invoicing.models.runs import InvoiceRun, InvoiceRunChunk, InvoiceRunError, InvoiceSchedule
 from invoicing.models.usage import UsageRecord
@@ -26,5 +27,6 @@ __all__ = [
     "InvoiceSchedule",
     "LineSource",
     "NumberSeries",
+    "PaymentStatus",
     "UsageRecord",
 ]

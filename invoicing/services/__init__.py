@@ -9,6 +9,8 @@ from invoicing.services.documents import (
     invoice_discard,
     invoice_post,
     invoice_regenerate,
+    invoice_settle,
+    payment_status_for,
 )
 from invoicing.services.runs import (
     invoice_run_cancel,
@@ -31,6 +33,7 @@ __all__ = [
     "invoice_discard",
     "invoice_post",
     "invoice_regenerate",
+    "invoice_settle",
     "invoice_run_cancel",
     "invoice_run_create",
     "invoice_run_execute",
@@ -40,6 +43,7 @@ __all__ = [
     "invoice_run_resume",
     "invoice_schedule_save",
     "invoice_schedules_dispatch",
+    "payment_status_for",
     "usage_ingest",
     "usage_parse_csv",
 ]
