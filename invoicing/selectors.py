@@ -259,3 +259,30 @@ def account_tab(*, account, user) -> dict:
     return {"invoices": invoices, "credit_notes": notes, "invoice_summary": list(summary),
             "can_bill": bool(user and (user.is_superuser or user.groups.filter(name__in=[Role.FINANCE.value, Role.ADMIN.value]).exists()))}
 
+
+def next_numbers(*, legal_entity_id: int, document_type: str, count: int = 1) -> list[str]:
+    """The numbers the next `count` postings of this legal entity would take now (read only: a posting
+    running meanwhile may take them first)."""
+    from catalog.models import LegalEntity
+    from invoicing.models import NumberSeries
+
+    series = NumberSeries.objects.filter(legal_entity_id=legal_entity_id, document_type=document_type).first()
+    if series is None:
+        entity = LegalEntity.objects.get(pk=legal_entity_id)
+        series = NumberSeries(prefix=entity.invoice_prefix if document_type == "invoice" else entity.credit_note_prefix)
+    return [series.format(series.next_number + i) for i in range(count)]
+
+
+def drafts_numbering(invoice_ids) -> list[dict]:
+    """Per legal entity: how many of these drafts it posts and the range of numbers they would take."""
+    rows = (Invoice.objects.filter(pk__in=list(invoice_ids), status=Invoice.Status.DRAFT)
+            .values("legal_entity_id", "legal_entity__name").annotate(n=Count("id")).order_by("legal_entity__name"))
+    out = []
+    for r in rows:
+        numbers = next_numbers(legal_entity_id=r["legal_entity_id"], document_type="invoice", count=r["n"])
+        out.append({"entity": r["legal_entity__name"], "count": r["n"], "first": numbers[0], "last": numbers[-1]})
+    return out
+
+
+def bulk_job_errors(job) -> list[dict]:
+    return list(job.errors or [])

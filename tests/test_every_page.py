@@ -92,6 +92,7 @@ IDS: list[tuple[str, Callable[[], list[dict]]]] = [
     ("invoicing:credit-note-*", rows("invoicing.CreditNote", vary="status")),
     ("invoicing:credit", rows("invoicing.Invoice", status="posted")),
     ("invoicing:run-*", rows("invoicing.InvoiceRun", vary="status")),
+    ("invoicing:bulk-job*", rows("invoicing.BulkJob")),
     ("invoicing:schedule-*", rows("invoicing.InvoiceSchedule")),
     ("invoicing:*", rows("invoicing.Invoice", vary="status")),
     ("payments:invoice*", rows("invoicing.Invoice", vary="status")),
@@ -157,6 +158,15 @@ def project_routes():
 ROUTES = project_routes()
 
 
+def _beyond_the_demo():
+    """Rows the demo does not hold, made through the services, so their pages are opened too."""
+    from invoicing.models import Invoice
+    from invoicing.services import bulk_job_create
+
+    posted = Invoice.objects.filter(status=Invoice.Status.POSTED).order_by("pk")[:2]
+    bulk_job_create(kind="send", ids=[i.pk for i in posted], actor=None, start=False)
+
+
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker):
     """The demo data, seeded once for this module and rolled back after it."""
@@ -166,6 +176,7 @@ def demo(django_db_setup, django_db_blocker):
         try:
             with open("/dev/null", "w") as out:
                 call_command("seed_demo", stdout=out)
+            _beyond_the_demo()
             users = {role: make_user(f"pages-{role.value.lower()}", role) for role in (Role.FINANCE, Role.SALES)}
             yield users
         finally:

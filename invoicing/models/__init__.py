@@ -1,5 +1,6 @@
 """Invoicing models: runs and schedules, invoices, credit notes, number series, usage."""
 
+from invoicing.models.bulk import BULK_MAX_DOCUMENTS, BulkJob, DocumentSend
 from invoicing.models.documents import (
     CreditNote,
     CreditNoteAllocation,
@@ -15,6 +16,9 @@ from invoicing.models.runs import InvoiceRun, InvoiceRunChunk, InvoiceRunError, 
 from invoicing.models.usage import UsageRecord
 
 __all__ = [
+    "BULK_MAX_DOCUMENTS",
+    "BulkJob",
+    "DocumentSend",
     "CreditNote",
     "CreditNoteAllocation",
     "CreditNoteLine",

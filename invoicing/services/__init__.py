@@ -1,5 +1,6 @@
 """Invoicing writes. Split by subject: billing engine, writing, runs, documents, usage, schedules."""
 
+from invoicing.services.bulk import bulk_job_create, bulk_job_process, document_send_now, documents_zip_stream
 from invoicing.services.documents import (
     credit_note_allocate,
     credit_note_create,
@@ -25,6 +26,10 @@ from invoicing.services.schedules import invoice_schedule_save, invoice_schedule
 from invoicing.services.usage import usage_ingest, usage_parse_csv
 
 __all__ = [
+    "bulk_job_create",
+    "bulk_job_process",
+    "document_send_now",
+    "documents_zip_stream",
     "credit_note_allocate",
     "credit_note_create",
     "credit_note_discard",

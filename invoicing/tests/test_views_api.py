@@ -54,7 +54,7 @@ def test_sales_reads_invoices_but_cannot_post(sales_client, contract):
 def test_finance_posts_a_draft_from_its_page(finance_client, contract):
     billed(auto_post=False)
     invoice = Invoice.objects.get()
-    response = finance_client.post(reverse("invoicing:post", args=[invoice.pk]), follow=True)
+    response = finance_client.post(reverse("invoicing:post", args=[invoice.pk]), {"confirm": "1"}, follow=True)
     assert "Invoice F000001 posted." in response.content.decode()
 
 

@@ -38,7 +38,7 @@ def fill(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("payments", "0001_initial"),
-        ("invoicing", "0003_invoice_open_amount_payment_status"),
+        ("invoicing", "0003_invoice_balance_bulk_jobs_sent_log"),
     ]
 
     operations = [migrations.RunPython(fill, migrations.RunPython.noop)]
