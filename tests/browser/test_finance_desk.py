@@ -64,7 +64,19 @@ def test_an_invoice_goes_from_unpaid_to_partially_paid_to_paid_in_the_list(page)
     assert badge_in_list(page, invoice.number) == "Paid"
     page.goto(page.base_url + "/invoicing/?payment=paid")
     assert page.locator("#invoice-table", has_text=invoice.number).count() == 1
-    page.goto(page.base_url + "/invoicing/")
+    # Other accounts' invoices, for a list that shows every badge.
+    from decimal import Decimal
+
+    from payments import services as payment_services
+
+    other = AccountFactory(name="Atelier Dufresne")
+    posted_invoice(other, ["480.00"], invoice_date=today - dt.timedelta(days=45), due_date=today - dt.timedelta(days=15))
+    part = posted_invoice(other, ["1200.00"], invoice_date=today - dt.timedelta(days=2), due_date=today + dt.timedelta(days=28))
+    payment = payment_services.payment_record(account=other, amount=Decimal("400.00"), currency="EUR", received_date=today,
+                                              method="check", today=today)
+    payment_services.payment_allocate(payment=payment, invoice=part, amount="400.00", today=today)
+    posted_invoice(AccountFactory(name="Maison Verte"), ["99.90"], invoice_date=today, due_date=today + dt.timedelta(days=30))
+    page.goto(page.base_url + "/invoicing/?sort=-date")
     keep(shot(page, "finance-desk-invoice-list"), "invoice-list.png")
 
 
