@@ -65,13 +65,15 @@ class BulkJob(models.Model):
 
 
 class DocumentSend(models.Model):
-    """One email of a posted invoice or credit note: to whom, when, by whom (and from which bulk job)."""
+    """One email of a posted invoice or credit note, or of an account statement (up to `statement_end`):
+    to whom, when, by whom (and from which bulk job)."""
 
     account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.PROTECT, related_name="+")
     invoice = models.ForeignKey(Invoice, verbose_name=_("invoice"), null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="sends")
     credit_note = models.ForeignKey(CreditNote, verbose_name=_("credit note"), null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="sends")
+    statement_end = models.DateField(_("statement up to"), null=True, blank=True)
     recipients = models.TextField(_("recipients"))
     resend = models.BooleanField(_("sent again"), default=False)
     job = models.ForeignKey(BulkJob, verbose_name=_("bulk job"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -84,10 +86,12 @@ class DocumentSend(models.Model):
         verbose_name_plural = _("documents sent")
         constraints = [
             models.CheckConstraint(
-                condition=Q(invoice__isnull=False, credit_note__isnull=True) | Q(invoice__isnull=True, credit_note__isnull=False),
+                condition=Q(invoice__isnull=False, credit_note__isnull=True, statement_end__isnull=True)
+                | Q(invoice__isnull=True, credit_note__isnull=False, statement_end__isnull=True)
+                | Q(invoice__isnull=True, credit_note__isnull=True, statement_end__isnull=False),
                 name="documentsend_one_document",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.invoice or self.credit_note} → {self.recipients}"
+        return f"{self.invoice or self.credit_note or self.statement_end} → {self.recipients}"
