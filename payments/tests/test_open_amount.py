@@ -108,3 +108,23 @@ def test_lists_read_the_column_and_keep_the_payment_and_credit_figures():
     row = invoices_with_balance(Invoice.objects.filter(pk=invoice.pk)).get()
     assert (row.payments_amount, row.credits_amount, row.open_amount, row.pay_status) == (
         D("20.00"), D("10.00"), D("70.000000"), PaymentStatus.PARTIALLY_PAID)
+
+
+def test_the_data_migration_fills_the_columns_from_the_rows():
+    import importlib
+
+    from django.apps import apps
+    from django.db.models import F
+
+    fill = importlib.import_module("payments.migrations.0002_fill_invoice_open_amount").fill
+    account = AccountFactory()
+    partly = posted_invoice(account, ["100.00"], invoice_date=TODAY)
+    paid = posted_invoice(account, ["50.00"], invoice_date=TODAY)
+    untouched = posted_invoice(account, ["30.00"], invoice_date=TODAY)
+    payment = pay(account, "90.00")
+    services.payment_allocate(payment=payment, invoice=partly, amount="40.00", today=TODAY)
+    services.payment_allocate(payment=payment, invoice=paid, amount="50.00", today=TODAY)
+    Invoice.objects.update(open_amount=F("total_amount"), payment_status=PaymentStatus.UNPAID)  # as before the columns
+    fill(apps, None)
+    assert [state(i) for i in (partly, paid, untouched)] == [
+        (D("60.000000"), PaymentStatus.PARTIALLY_PAID), (D("0.000000"), PaymentStatus.PAID), (D("30.000000"), PaymentStatus.UNPAID)]
