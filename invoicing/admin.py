@@ -4,9 +4,11 @@ schedules save through their service; unbilled usage may be corrected through it
 from django.contrib import admin
 
 from invoicing.models import (
+    BulkJob,
     CreditNote,
     CreditNoteAllocation,
     CreditNoteLine,
+    DocumentSend,
     Invoice,
     InvoiceLine,
     InvoiceRun,
@@ -51,10 +53,13 @@ class InvoiceLineInline(PostedReadOnly, admin.TabularInline):
 
 @admin.register(Invoice)
 class InvoiceAdmin(PostedReadOnly, admin.ModelAdmin):
-    list_display = ["__str__", "account", "status", "invoice_date", "due_date", "currency", "total_amount", "run"]
-    list_filter = ["status", "currency", "legal_entity"]
+    list_display = ["__str__", "account", "status", "invoice_date", "due_date", "currency", "total_amount", "open_amount",
+                    "payment_status", "run"]
+    list_filter = ["status", "payment_status", "currency", "legal_entity"]
     search_fields = ["number", "account__name", "account__number"]
-    readonly_fields = ["number", "sequence", "status", "subtotal_amount", "tax_amount", "total_amount", "snapshot", "posted_at",
+    # The balance and payment status are kept by the allocation services only.
+    readonly_fields = ["number", "sequence", "status", "subtotal_amount", "tax_amount", "total_amount", "open_amount",
+                       "payment_status", "snapshot", "posted_at",
                        "posted_by", "sent_at", "cancelled_at", "run", "rebill_of", "pdf", "created_at"]
     raw_id_fields = ["account", "contract"]
     inlines = [InvoiceLineInline]
@@ -232,3 +237,29 @@ class UsageRecordAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         # The bulk action deletes only records no run has rated.
         super().delete_queryset(request, queryset.filter(rated_entry__isnull=True))
+
+
+@admin.register(BulkJob)
+class BulkJobAdmin(admin.ModelAdmin):
+    """Bulk jobs are written by their services and workers only: read-only here."""
+
+    list_display = ["__str__", "kind", "document_type", "status", "position", "succeeded", "skipped", "failed", "created_by", "created_at"]
+    list_filter = ["kind", "status"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DocumentSend)
+class DocumentSendAdmin(BulkJobAdmin):
+    """The log of documents sent: read-only."""
+
+    list_display = ["__str__", "account", "invoice", "credit_note", "sent_at", "sent_by", "resend"]
+    list_filter = ["resend"]
+    raw_id_fields = ["account", "invoice", "credit_note", "job"]

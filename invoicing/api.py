@@ -19,8 +19,11 @@ from billing_site.errors import ValidationFailed
 from billing_site.roles import ALL, FINANCE_ADMIN
 from invoicing import selectors, services
 from invoicing.models import (
+    BULK_MAX_DOCUMENTS,
+    BulkJob,
     CreditNote,
     CreditNoteLine,
+    DocumentSend,
     Invoice,
     InvoiceLine,
     InvoiceRun,
@@ -48,8 +51,58 @@ class InvoiceSerializer(serializers.ModelSerializer):
         model = Invoice
         fields = ["id", "number", "status", "account", "legal_entity", "currency", "payment_terms_days", "contract",
                   "invoice_date", "due_date", "target_date", "subtotal_amount", "tax_amount", "total_amount", "snapshot",
-                  "run", "rebill_of", "posted_at", "sent_at", "cancelled_at", "lines"]
+                  "open_amount", "payment_status", "run", "rebill_of", "posted_at", "sent_at", "cancelled_at", "lines"]
         read_only_fields = fields
+
+
+class BulkJobSerializer(serializers.ModelSerializer):
+    total = serializers.IntegerField(read_only=True)
+    percent = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = BulkJob
+        fields = ["id", "kind", "document_type", "status", "object_ids", "resend", "run", "total", "position", "percent",
+                  "succeeded", "skipped", "failed", "errors", "created_at", "started_at", "finished_at"]
+        read_only_fields = fields
+
+
+class BulkRequestSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), max_length=BULK_MAX_DOCUMENTS, required=False)
+    run = serializers.IntegerField(required=False, help_text="Post every draft of this invoice run (instead of ids).")
+    resend = serializers.BooleanField(default=False, help_text="Send documents already sent once more.")
+
+
+class SendRequestSerializer(serializers.Serializer):
+    resend = serializers.BooleanField(default=False)
+
+
+class DocumentSendSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DocumentSend
+        fields = ["id", "account", "invoice", "credit_note", "recipients", "resend", "job", "sent_at", "sent_by"]
+        read_only_fields = fields
+
+
+def _bulk(request, *, kind: str, document_type: str):
+    data = BulkRequestSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    run = get_object_or_404(InvoiceRun, pk=data.validated_data["run"]) if data.validated_data.get("run") else None
+    job = services.bulk_job_create(kind=kind, document_type=document_type, ids=data.validated_data.get("ids"), run=run,
+                                   resend=data.validated_data["resend"], actor=request.user)
+    return Response(BulkJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+def _send(request, document):
+    data = SendRequestSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    sent = services.document_send_now(document=document, actor=request.user, resend=data.validated_data["resend"])
+    if sent is None:
+        return Response({"sent": False, "detail": _("%(document)s was already sent; send it with resend=true to send it again.")
+                         % {"document": document}}, status=status.HTTP_200_OK)
+    return Response(DocumentSendSerializer(sent).data, status=status.HTTP_201_CREATED)
+
+
+NOT_SENT = inline_serializer("DocumentNotSent", {"sent": serializers.BooleanField(), "detail": serializers.CharField()})
 
 
 class CreditNoteLineSerializer(serializers.ModelSerializer):
@@ -145,6 +198,24 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurView
         return Response({"credit_note": CreditNoteSerializer(note).data if note else None,
                          "invoices": InvoiceSerializer(new, many=True).data}, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=BulkRequestSerializer, responses={202: BulkJobSerializer})
+    @action(detail=False, methods=["post"], url_path="bulk-post")
+    def bulk_post(self, request, *args, **kwargs):
+        """Post the chosen drafts (or every draft of `run`) on the workers; follow the returned bulk job."""
+        return _bulk(request, kind="post", document_type="invoice")
+
+    @extend_schema(request=BulkRequestSerializer, responses={202: BulkJobSerializer})
+    @action(detail=False, methods=["post"], url_path="bulk-send")
+    def bulk_send(self, request, *args, **kwargs):
+        """Email the chosen posted invoices (again with `resend`) on the workers."""
+        return _bulk(request, kind="send", document_type="invoice")
+
+    @extend_schema(request=SendRequestSerializer, responses={201: DocumentSendSerializer, 200: NOT_SENT})
+    @action(detail=True, methods=["post"])
+    def send(self, request, pk=None, *args, **kwargs):
+        """Email this posted invoice now (again with `resend`); the log row, or null when it was already sent."""
+        return _send(request, get_object_or_404(Invoice, pk=pk))
+
     @action(detail=True, methods=["get"])
     def pdf(self, request, pk=None, *args, **kwargs):
         invoice = get_object_or_404(Invoice, pk=pk)
@@ -176,6 +247,18 @@ class CreditNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurV
     def post(self, request, pk=None, *args, **kwargs):
         note = services.credit_note_post(credit_note=get_object_or_404(CreditNote, pk=pk), actor=request.user, today=clock.today())
         return Response(CreditNoteSerializer(note).data)
+
+    @extend_schema(request=SendRequestSerializer, responses={201: DocumentSendSerializer, 200: NOT_SENT})
+    @action(detail=True, methods=["post"])
+    def send(self, request, pk=None, *args, **kwargs):
+        """Email this posted credit note now (again with `resend`)."""
+        return _send(request, get_object_or_404(CreditNote, pk=pk))
+
+    @extend_schema(request=BulkRequestSerializer, responses={202: BulkJobSerializer})
+    @action(detail=False, methods=["post"], url_path="bulk-send")
+    def bulk_send(self, request, *args, **kwargs):
+        """Email the chosen posted credit notes on the workers."""
+        return _bulk(request, kind="send", document_type="credit_note")
 
     @action(detail=True, methods=["post"], serializer_class=AllocateSerializer)
     def allocate(self, request, pk=None, *args, **kwargs):
@@ -352,7 +435,17 @@ class UsageRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Recur
     read_roles = write_roles = FINANCE_ADMIN
 
 
+class BulkJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):
+    """Bulk jobs (post drafts, send documents): progress, counts and the reason for each document not done."""
+
+    queryset = BulkJob.objects.all()
+    serializer_class = BulkJobSerializer
+    filterset_fields = ["kind", "status", "run"]
+    read_roles = write_roles = FINANCE_ADMIN
+
+
 def register(router) -> None:
+    router.register("bulk-jobs", BulkJobViewSet, basename="bulk-job")
     router.register("usage-records", UsageRecordViewSet, basename="usage-record")
     router.register("invoices", InvoiceViewSet, basename="invoice")
     router.register("credit-notes", CreditNoteViewSet, basename="credit-note")

@@ -7,7 +7,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 import django_filters
-from django.db.models import Count, Q, Sum
+from django.db.models import Case, Count, F, Q, Sum, Value, When
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -24,6 +24,7 @@ from invoicing.models import (
     InvoiceLine,
     InvoiceRun,
     InvoiceRunError,
+    PaymentStatus,
 )
 from invoicing.schedule import due_entries_q
 from invoicing.services.billing import ReferenceCache, build_account, load_context
@@ -31,8 +32,47 @@ from invoicing.services.runs import filters_clean, run_counts
 
 INVOICE_SORTS = {
     "number": "number", "date": "invoice_date", "due": "due_date", "account": "account__name", "total": "total_amount",
-    "status": "status", "created": "created_at",
+    "status": "status", "created": "created_at", "balance": "open_amount",
 }
+
+OVERDUE = "overdue"
+# What a person reads: the stored payment status, or "overdue" (open past its due date, so it depends on today).
+PAY_STATE_LABELS = {**dict(PaymentStatus.choices), OVERDUE: gettext_lazy("Overdue")}
+PAY_STATE_TONES = {PaymentStatus.UNPAID: "warn", PaymentStatus.PARTIALLY_PAID: "info", PaymentStatus.PAID: "ok", OVERDUE: "bad"}
+# The invoice list's "payment" filter.
+PAYMENT_FILTERS = [
+    ("open", gettext_lazy("Open")), ("overdue", gettext_lazy("Overdue")), ("paid", gettext_lazy("Paid")),
+    ("unpaid", gettext_lazy("Unpaid")), ("partially_paid", gettext_lazy("Partially paid")),
+]
+
+
+def payment_state(invoice: Invoice, *, today: dt.date) -> str:
+    """The payment status, or "overdue" for a posted invoice still open after its due date."""
+    if invoice.status == Invoice.Status.POSTED and invoice.open_amount > 0 and invoice.due_date and invoice.due_date < today:
+        return OVERDUE
+    return invoice.payment_status
+
+
+def with_payment_state(qs, *, today: dt.date):
+    """Annotate `pay_state` with the rule of `payment_state`, in SQL."""
+    return qs.annotate(
+        pay_state=Case(
+            When(Q(status=Invoice.Status.POSTED, open_amount__gt=0, due_date__lt=today), then=Value(OVERDUE)),
+            default=F("payment_status"),
+        )
+    )
+
+
+def filter_payment(qs, value: str, *, today: dt.date):
+    """Posted invoices by what is left to pay: open, overdue, paid, unpaid, partially paid (indexed columns)."""
+    posted = qs.filter(status=Invoice.Status.POSTED)
+    if value == "open":
+        return posted.filter(open_amount__gt=0)
+    if value == OVERDUE:
+        return posted.filter(open_amount__gt=0, due_date__lt=today)
+    if value in PaymentStatus.values:
+        return posted.filter(payment_status=value)
+    return qs
 
 
 class InvoiceFilter(django_filters.FilterSet):
@@ -46,10 +86,14 @@ class InvoiceFilter(django_filters.FilterSet):
     date_from = django_filters.DateFilter(field_name="invoice_date", lookup_expr="gte", label=gettext_lazy("From"))
     date_to = django_filters.DateFilter(field_name="invoice_date", lookup_expr="lte", label=gettext_lazy("To"))
     run = django_filters.NumberFilter(field_name="run_id", label=gettext_lazy("Run"))
+    payment = django_filters.ChoiceFilter(choices=PAYMENT_FILTERS, method="by_payment", label=gettext_lazy("Payment"))
 
     class Meta:
         model = Invoice
-        fields = ["q", "status", "account", "currency", "legal_entity", "date_from", "date_to", "run"]
+        fields = ["q", "status", "account", "currency", "legal_entity", "date_from", "date_to", "run", "payment"]
+
+    def by_payment(self, queryset, name, value):
+        return filter_payment(queryset, value, today=clock.today())
 
     def search(self, queryset, name, value):
         value = value.strip()
@@ -64,7 +108,7 @@ def invoice_list(*, params, sort: str = "-created"):
     key = sort.lstrip("-")
     order = INVOICE_SORTS.get(key, "created_at")
     qs = filterset.qs.order_by(f"-{order}" if sort.startswith("-") else order, "-id")
-    return filterset, qs
+    return filterset, with_payment_state(qs, today=clock.today())
 
 
 def credit_note_list(*, params):
@@ -229,7 +273,8 @@ def dashboard_cards(*, user, roles) -> list[dict]:
 
 
 def account_tab(*, account, user) -> dict:
-    invoices = list(Invoice.objects.filter(account=account).select_related("legal_entity").order_by("-id")[:50])
+    invoices = list(with_payment_state(Invoice.objects.filter(account=account), today=clock.today())
+                    .select_related("legal_entity").order_by("-id")[:50])
     notes = list(CreditNote.objects.filter(account=account).order_by("-id")[:20])
     summary = Invoice.objects.filter(account=account, status=Invoice.Status.POSTED).values("currency").annotate(
         total=Sum("total_amount"), n=Count("id"))
@@ -254,3 +299,31 @@ def global_search(*, query: str, roles, limit: int) -> list[dict]:
             "url": reverse("invoicing:credit-note-detail", args=[n.pk]),
         }),
     ]
+
+
+def next_numbers(*, legal_entity_id: int, document_type: str, count: int = 1) -> list[str]:
+    """The numbers the next `count` postings of this legal entity would take now (read only: a posting
+    running meanwhile may take them first)."""
+    from catalog.models import LegalEntity
+    from invoicing.models import NumberSeries
+
+    series = NumberSeries.objects.filter(legal_entity_id=legal_entity_id, document_type=document_type).first()
+    if series is None:
+        entity = LegalEntity.objects.get(pk=legal_entity_id)
+        series = NumberSeries(prefix=entity.invoice_prefix if document_type == "invoice" else entity.credit_note_prefix)
+    return [series.format(series.next_number + i) for i in range(count)]
+
+
+def drafts_numbering(invoice_ids) -> list[dict]:
+    """Per legal entity: how many of these drafts it posts and the range of numbers they would take."""
+    rows = (Invoice.objects.filter(pk__in=list(invoice_ids), status=Invoice.Status.DRAFT)
+            .values("legal_entity_id", "legal_entity__name").annotate(n=Count("id")).order_by("legal_entity__name"))
+    out = []
+    for r in rows:
+        numbers = next_numbers(legal_entity_id=r["legal_entity_id"], document_type="invoice", count=r["n"])
+        out.append({"entity": r["legal_entity__name"], "count": r["n"], "first": numbers[0], "last": numbers[-1]})
+    return out
+
+
+def bulk_job_errors(job) -> list[dict]:
+    return list(job.errors or [])

@@ -43,3 +43,11 @@ def invoice_render_pdf(invoice_id: int) -> None:
     from invoicing.models import Invoice
 
     delivery.document_render_pdf(document=Invoice.objects.get(pk=invoice_id))
+
+
+@shared_task(name="invoicing.tasks.bulk_job_process", acks_late=True, max_retries=3)
+def bulk_job_process(job_id: int) -> None:
+    """Post or send the documents of a bulk job; a redelivered task resumes after the last batch."""
+    from invoicing.services import bulk
+
+    bulk.bulk_job_process(job_id=job_id)

@@ -1,23 +1,29 @@
 """Invoicing pages. Views parse, call one service or selector, and render; no business logic here."""
 
+import datetime as dt
+import itertools
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpResponse, HttpResponseNotAllowed
+from django.http import FileResponse, HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
 
 from billing_site import clock
 from billing_site.audit import audit_history
 from billing_site.csv_export import csv_response
 from billing_site.errors import DomainError
 from billing_site.forms import form_add_domain_error
-from billing_site.money import quantum
+from billing_site.money import format_money, quantum, sum_money
 from billing_site.pagination import page_of
 from billing_site.roles import ALL, FINANCE_ADMIN, role_required
 from invoicing import selectors, services
 from invoicing.forms import AllocateForm, PreviewForm, RunForm, ScheduleForm, UsageUploadForm, WhyForm
-from invoicing.models import CreditNote, Invoice, InvoiceRun, InvoiceSchedule, UsageRecord
+from invoicing.models import BulkJob, CreditNote, Invoice, InvoiceRun, InvoiceSchedule, UsageRecord
 from invoicing.services.delivery import document_pdf_bytes
 
 
@@ -39,17 +45,19 @@ def invoice_list(request):
     sort = request.GET.get("sort", "-created")
     filterset, qs = selectors.invoice_list(params=request.GET, sort=sort)
     page = page_of(request, qs)
-    return render(request, "invoicing/invoice_list.html", {"filter": filterset, "page": page, "sort": sort, "statuses": Invoice.Status.choices})
+    return render(request, "invoicing/invoice_list.html", {"filter": filterset, "page": page, "sort": sort, "statuses": Invoice.Status.choices,
+                                                           "payment_filters": selectors.PAYMENT_FILTERS})
 
 
 @role_required(ALL)
 def invoice_export(request):
     _filterset, qs = selectors.invoice_list(params=request.GET, sort=request.GET.get("sort", "-created"))
     header = ["number", "status", "account_number", "account", "legal_entity", "currency", "invoice_date", "due_date",
-              "subtotal", "tax", "total", "run"]
+              "subtotal", "tax", "total", "run", "balance", "payment_status"]
     rows = (
         [i.number or "", i.status, i.account.number, i.account.name, i.legal_entity.name, i.currency, i.invoice_date or "",
-         i.due_date or "", i.subtotal_amount.quantize(quantum(i.currency)), i.tax_amount.quantize(quantum(i.currency)), i.total_amount.quantize(quantum(i.currency)), i.run_id or ""]
+         i.due_date or "", i.subtotal_amount.quantize(quantum(i.currency)), i.tax_amount.quantize(quantum(i.currency)), i.total_amount.quantize(quantum(i.currency)), i.run_id or "",
+         i.open_amount.quantize(quantum(i.currency)) if i.status == Invoice.Status.POSTED else "", i.pay_state if i.status == Invoice.Status.POSTED else ""]
         for i in qs.iterator(chunk_size=500)
     )
     return csv_response("invoices.csv", header, rows)
@@ -62,6 +70,9 @@ def invoice_detail(request, pk: int):
         "invoice": invoice, "lines": invoice.lines.select_related("subscription").order_by("position"),
         "credit_notes": invoice.credit_notes.order_by("-id"), "credit": selectors.invoice_credited(invoice),
         "rebilled_by": invoice.rebilled_by.all(), "history": audit_history(invoice)[:100],
+        "pay_state": selectors.payment_state(invoice, today=clock.today()),
+        "settled": invoice.total_amount - invoice.open_amount,
+        "sends": invoice.sends.select_related("sent_by")[:50],
     }
     return render(request, "invoicing/invoice_detail.html", context)
 
@@ -82,18 +93,52 @@ def invoice_pdf(request, pk: int):
     return _pdf_response(invoice, bool(invoice.pdf))
 
 
-@role_required(ALL, write=FINANCE_ADMIN)
+def _confirm(request, *, title, consequences, action, back, confirm_label, danger=False, hidden=(), ask_reason=False,
+             reason_required=False, error=""):
+    """The step before an irreversible action: what will happen, then Confirm (a plain form, no JavaScript)."""
+    return render(request, "billing_site/confirm.html", {
+        "title": title, "consequences": consequences, "action": action, "back": back, "confirm_label": confirm_label,
+        "danger": danger, "hidden": list(hidden), "ask_reason": ask_reason, "reason_required": reason_required,
+        "reason": request.POST.get("reason", ""), "error": error,
+    })
+
+
+def _recipients_text(document) -> str:
+    from invoicing.services.delivery import document_recipients
+
+    return ", ".join(document_recipients(document)) or _("nobody (no billing email on the account)")
+
+
+@role_required(FINANCE_ADMIN)
 def invoice_post(request, pk: int):
-    refused = _post_only(request)
-    if refused:
-        return refused
-    invoice = get_object_or_404(Invoice, pk=pk)
-    try:
-        invoice = services.invoice_post(invoice=invoice, actor=request.user, today=clock.today())
-        messages.success(request, _("Invoice %(number)s posted.") % {"number": invoice.number})
-    except DomainError as exc:
-        _refused(request, exc)
-    return redirect("invoicing:detail", pk=pk)
+    """Post a draft, after a confirmation that says which number it takes forever."""
+    invoice = get_object_or_404(Invoice.objects.select_related("legal_entity", "account"), pk=pk)
+    if request.method == "POST" and request.POST.get("confirm") == "1":
+        try:
+            invoice = services.invoice_post(invoice=invoice, actor=request.user, today=clock.today())
+            messages.success(request, _("Invoice %(number)s posted.") % {"number": invoice.number})
+        except DomainError as exc:
+            _refused(request, exc)
+        return redirect("invoicing:detail", pk=pk)
+    if invoice.status != Invoice.Status.DRAFT:
+        messages.error(request, _("Only a draft invoice can be posted; %(number)s is %(status)s.")
+                       % {"number": invoice, "status": invoice.get_status_display().lower()})
+        return redirect("invoicing:detail", pk=pk)
+    today = clock.today()
+    [number] = selectors.next_numbers(legal_entity_id=invoice.legal_entity_id, document_type="invoice")
+    due = today + dt.timedelta(days=invoice.payment_terms_days)
+    consequences = [
+        _("It takes number %(number)s of %(entity)s forever: numbers are never reused.") % {"number": number, "entity": invoice.legal_entity.name},
+        _("It is dated %(date)s, due on %(due)s, for %(total)s.") % {
+            "date": date_format(today, "SHORT_DATE_FORMAT"), "due": date_format(due, "SHORT_DATE_FORMAT"),
+            # The total posting will freeze: the sum of the lines' rounded totals.
+            "total": format_money(sum_money(invoice.lines.values_list("total_amount", flat=True), invoice.currency), invoice.currency)},
+        _("It can no longer be changed or discarded, only corrected by a credit note."),
+        _("Its PDF is emailed to %(to)s.") % {"to": _recipients_text(invoice)},
+    ]
+    return _confirm(request, title=_("Post draft invoice %(id)s?") % {"id": invoice.pk}, consequences=consequences,
+                    action=reverse("invoicing:post", args=[pk]), back=reverse("invoicing:detail", args=[pk]),
+                    confirm_label=_("Post as %(number)s") % {"number": number})
 
 
 @role_required(ALL, write=FINANCE_ADMIN)
@@ -126,21 +171,33 @@ def invoice_regenerate(request, pk: int):
     return redirect("invoicing:detail", pk=new.pk) if new else redirect("invoicing:index")
 
 
-@role_required(ALL, write=FINANCE_ADMIN)
+@role_required(FINANCE_ADMIN)
 def invoice_cancel_rebill(request, pk: int):
-    refused = _post_only(request)
-    if refused:
-        return refused
-    invoice = get_object_or_404(Invoice, pk=pk)
-    try:
-        note, new = services.invoice_cancel_and_rebill(invoice=invoice, actor=request.user, today=clock.today(),
-                                                       reason=request.POST.get("reason", ""))
-    except DomainError as exc:
-        _refused(request, exc)
+    """Cancel a posted invoice with a credit note and bill its periods again, after a confirmation."""
+    invoice = get_object_or_404(Invoice.objects.select_related("legal_entity"), pk=pk)
+    if request.method == "POST" and request.POST.get("confirm") == "1":
+        try:
+            note, new = services.invoice_cancel_and_rebill(invoice=invoice, actor=request.user, today=clock.today(),
+                                                           reason=request.POST.get("reason", ""))
+        except DomainError as exc:
+            _refused(request, exc)
+            return redirect("invoicing:detail", pk=pk)
+        messages.success(request, _("Invoice %(number)s cancelled by credit note %(note)s; a new draft bills its periods again.")
+                         % {"number": invoice.number, "note": note.number if note else "—"})
+        return redirect("invoicing:detail", pk=new[0].pk) if new else redirect("invoicing:detail", pk=pk)
+    if invoice.status != Invoice.Status.POSTED:
+        messages.error(request, _("Only a posted invoice can be cancelled and re-billed."))
         return redirect("invoicing:detail", pk=pk)
-    messages.success(request, _("Invoice %(number)s cancelled by credit note %(note)s; a new draft bills its periods again.")
-                     % {"number": invoice.number, "note": note.number if note else "—"})
-    return redirect("invoicing:detail", pk=new[0].pk) if new else redirect("invoicing:detail", pk=pk)
+    [note_number] = selectors.next_numbers(legal_entity_id=invoice.legal_entity_id, document_type="credit_note")
+    consequences = [
+        _("A credit note (number %(number)s) credits what is left of %(invoice)s and is applied to its balance of %(open)s.")
+        % {"number": note_number, "invoice": invoice.number, "open": format_money(invoice.open_amount, invoice.currency)},
+        _("%(invoice)s becomes cancelled for good; payments already allocated to it stay where they are.") % {"invoice": invoice.number},
+        _("Its billing periods go back to be billed and a new draft invoice bills them again, for you to check and post."),
+    ]
+    return _confirm(request, title=_("Cancel and re-bill %(number)s?") % {"number": invoice.number}, consequences=consequences,
+                    action=reverse("invoicing:cancel-rebill", args=[pk]), back=reverse("invoicing:detail", args=[pk]),
+                    confirm_label=_("Cancel %(number)s and re-bill") % {"number": invoice.number}, danger=True, ask_reason=True)
 
 
 @role_required(ALL, write=FINANCE_ADMIN)
@@ -158,7 +215,7 @@ def invoice_credit(request, pk: int):
         try:
             note = services.credit_note_create(invoice=invoice, lines=chosen, reason=reason, actor=request.user)
         except DomainError as exc:
-            errors = {"__all__": str(exc.message), **{k: " ".join(v) for k, v in exc.fields.items()}}
+            errors = {"form": str(exc.message), **{k: " ".join(v) for k, v in exc.fields.items()}}
         else:
             messages.success(request, _("Draft credit note created; check it and post it."))
             return redirect("invoicing:credit-note-detail", pk=note.pk)
@@ -199,7 +256,7 @@ def credit_note_detail(request, pk: int):
     return render(request, "invoicing/credit_note_detail.html", {
         "note": note, "lines": note.lines.select_related("invoice_line__invoice").order_by("position"),
         "allocations": note.allocations.select_related("invoice"), "left": left, "open_invoices": open_invoices,
-        "history": audit_history(note)[:100],
+        "history": audit_history(note)[:100], "sends": note.sends.select_related("sent_by")[:50],
     })
 
 
@@ -289,7 +346,9 @@ def run_create(request):
 def run_detail(request, pk: int):
     run = get_object_or_404(InvoiceRun.objects.select_related("schedule", "created_by"), pk=pk)
     context = {"run": run, "progress": selectors.run_progress(run), "errors": selectors.run_errors(run)[:500],
-               "history": audit_history(run)[:50], "filters": selectors.run_filters_display(run.filters)}
+               "history": audit_history(run)[:50], "filters": selectors.run_filters_display(run.filters),
+               "bulk_jobs": run.bulk_jobs.order_by("-id")[:3],
+               "drafts_count": Invoice.objects.filter(run=run, status=Invoice.Status.DRAFT).count()}
     return render(request, "invoicing/run_detail.html", context)
 
 
@@ -388,3 +447,116 @@ def usage_upload(request):
     return render(request, "invoicing/usage.html", {"form": form, "result": result, "recent": recent})
 
 
+
+
+def _numbering_consequences(numbering: list[dict]) -> list[str]:
+    out = [
+        ngettext("%(count)s draft of %(entity)s takes number %(first)s forever.",
+                 "%(count)s drafts of %(entity)s take numbers %(first)s to %(last)s forever.", r["count"]) % r
+        for r in numbering
+    ]
+    return [*out, _("They can no longer be changed or discarded, only corrected by credit notes; each is emailed to its billing contacts.")]
+
+
+def _selected_ids(request) -> list[str]:
+    return request.POST.getlist("ids")
+
+
+@role_required(FINANCE_ADMIN)
+@require_POST
+def invoice_bulk(request):
+    """The invoice list's bulk actions on the ticked invoices: post (after a confirmation), send, resend, ZIP of PDFs."""
+    action, ids = request.POST.get("action", ""), _selected_ids(request)
+    back = reverse("invoicing:index")
+    if not ids:
+        messages.error(request, _("Tick at least one invoice first."))
+        return redirect(back)
+    if action == "zip":
+        try:
+            stream = services.documents_zip_stream(document_type="invoice", ids=ids)
+            first = next(stream)
+        except DomainError as exc:
+            _refused(request, exc)
+            return redirect(back)
+        response = StreamingHttpResponse(itertools.chain([first], stream), content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="invoices-{clock.today().isoformat()}.zip"'
+        return response
+    if action == "post" and request.POST.get("confirm") != "1":
+        numbering = selectors.drafts_numbering(ids)
+        consequences = _numbering_consequences(numbering)
+        return _confirm(request, title=_("Post %(n)s invoices?") % {"n": len(ids)}, consequences=consequences,
+                        action=reverse("invoicing:bulk"), back=back, confirm_label=_("Post %(n)s invoices") % {"n": len(ids)},
+                        hidden=[("action", "post"), *(("ids", i) for i in ids)])
+    kinds = {"post": ("post", False), "send": ("send", False), "resend": ("send", True)}
+    if action not in kinds:
+        messages.error(request, _("Unknown bulk action."))
+        return redirect(back)
+    kind, resend = kinds[action]
+    try:
+        job = services.bulk_job_create(kind=kind, ids=ids, resend=resend, actor=request.user)
+    except DomainError as exc:
+        _refused(request, exc)
+        return redirect(back)
+    return redirect("invoicing:bulk-job", pk=job.pk)
+
+
+@role_required(FINANCE_ADMIN)
+def run_post_drafts(request, pk: int):
+    """Post every draft a run left for review, on the workers, after a confirmation."""
+    run = get_object_or_404(InvoiceRun, pk=pk)
+    drafts = list(Invoice.objects.filter(run=run, status=Invoice.Status.DRAFT).values_list("pk", flat=True))
+    if request.method == "POST" and request.POST.get("confirm") == "1":
+        try:
+            job = services.bulk_job_create(kind="post", run=run, actor=request.user)
+        except DomainError as exc:
+            _refused(request, exc)
+            return redirect("invoicing:run-detail", pk=pk)
+        return redirect("invoicing:bulk-job", pk=job.pk)
+    if not drafts:
+        messages.error(request, _("Run %(id)s has no draft invoice left to post.") % {"id": run.pk})
+        return redirect("invoicing:run-detail", pk=pk)
+    consequences = _numbering_consequences(selectors.drafts_numbering(drafts))
+    return _confirm(request, title=_("Post the %(n)s drafts of run %(id)s?") % {"n": len(drafts), "id": run.pk},
+                    consequences=consequences, action=reverse("invoicing:run-post-drafts", args=[pk]),
+                    back=reverse("invoicing:run-detail", args=[pk]), confirm_label=_("Post %(n)s invoices") % {"n": len(drafts)})
+
+
+@role_required(FINANCE_ADMIN)
+def bulk_job_detail(request, pk: int):
+    job = get_object_or_404(BulkJob.objects.select_related("run", "created_by"), pk=pk)
+    return render(request, "invoicing/bulk_job.html", {"job": job, "history": audit_history(job)[:20]})
+
+
+@role_required(FINANCE_ADMIN)
+def bulk_job_progress(request, pk: int):
+    """The live progress block (HTMX polls it every 2 s until the job is done)."""
+    job = get_object_or_404(BulkJob, pk=pk)
+    return render(request, "invoicing/_bulk_progress.html", {"job": job})
+
+
+def _send(request, document, detail_url: str):
+    resend = request.POST.get("resend") == "1"
+    try:
+        sent = services.document_send_now(document=document, actor=request.user, resend=resend)
+    except DomainError as exc:
+        _refused(request, exc)
+        return redirect(detail_url)
+    if sent is None:
+        messages.info(request, _("%(document)s was already sent; use Resend to send it again.") % {"document": document})
+    else:
+        messages.success(request, _("%(document)s sent to %(to)s.") % {"document": document, "to": sent.recipients})
+    return redirect(detail_url)
+
+
+@role_required(FINANCE_ADMIN)
+@require_POST
+def invoice_send(request, pk: int):
+    invoice = get_object_or_404(Invoice, pk=pk)
+    return _send(request, invoice, reverse("invoicing:detail", args=[pk]))
+
+
+@role_required(FINANCE_ADMIN)
+@require_POST
+def credit_note_send(request, pk: int):
+    note = get_object_or_404(CreditNote, pk=pk)
+    return _send(request, note, reverse("invoicing:credit-note-detail", args=[pk]))

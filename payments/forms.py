@@ -1,5 +1,7 @@
 """Forms parse and validate input; the services write."""
 
+from decimal import Decimal
+
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -56,8 +58,10 @@ class UnallocateForm(forms.Form):
 
 
 class RefundForm(forms.Form):
-    amount = forms.DecimalField(label=_("Amount to refund"), max_digits=18, decimal_places=6, min_value=0)
-    reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+    # No default amount: money leaves for good, so the clerk types what to give back, and why.
+    amount = forms.DecimalField(label=_("Amount to refund"), max_digits=18, decimal_places=6, min_value=Decimal("0.01"))
+    reason = forms.CharField(label=_("Reason"), max_length=200, required=True,
+                             error_messages={"required": _("Say why the money is given back.")})
 
 
 class CreditRefundForm(RefundForm):

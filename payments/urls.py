@@ -21,6 +21,7 @@ urlpatterns = [
     path("accounts/<int:account_pk>/statement/", reports.statement_page, name="statement"),
     path("accounts/<int:account_pk>/timeline/", timeline.account_timeline, name="timeline"),
     path("accounts/<int:account_pk>/statement.pdf", reports.statement_pdf, name="statement-pdf"),
+    path("accounts/<int:account_pk>/statement/send/", reports.statement_send, name="statement-send"),
     path("runs/", operations.runs, name="runs"),
     path("runs/<int:pk>/", operations.run_detail, name="run"),
     path("dunning/", operations.dunning, name="dunning"),

@@ -1,5 +1,6 @@
 """Invoicing models: runs and schedules, invoices, credit notes, number series, usage."""
 
+from invoicing.models.bulk import BULK_MAX_DOCUMENTS, BulkJob, DocumentSend
 from invoicing.models.documents import (
     CreditNote,
     CreditNoteAllocation,
@@ -9,11 +10,15 @@ from invoicing.models.documents import (
     InvoiceLine,
     LineSource,
     NumberSeries,
+    PaymentStatus,
 )
 from invoicing.models.runs import InvoiceRun, InvoiceRunChunk, InvoiceRunError, InvoiceSchedule
 from invoicing.models.usage import UsageRecord
 
 __all__ = [
+    "BULK_MAX_DOCUMENTS",
+    "BulkJob",
+    "DocumentSend",
     "CreditNote",
     "CreditNoteAllocation",
     "CreditNoteLine",
@@ -26,5 +31,6 @@ __all__ = [
     "InvoiceSchedule",
     "LineSource",
     "NumberSeries",
+    "PaymentStatus",
     "UsageRecord",
 ]

@@ -65,6 +65,15 @@ class NumberSeries(models.Model):
         return f"{self.prefix}{sequence:0{self.padding}d}"
 
 
+class PaymentStatus(models.TextChoices):
+    """How much of an invoice is settled (payments and credits alike). "Overdue" is not stored: it is
+    an unpaid or partially paid invoice past its due date, which depends on today."""
+
+    UNPAID = "unpaid", _("Unpaid")
+    PARTIALLY_PAID = "partially_paid", _("Partially paid")
+    PAID = "paid", _("Paid")
+
+
 class Invoice(models.Model):
     """One invoice: per account, currency, legal entity and payment terms (and contract when the
     billing rule groups per contract). Posting freezes it; it is corrected by credit notes."""
@@ -102,6 +111,13 @@ class Invoice(models.Model):
     subtotal_amount = models.DecimalField(_("subtotal"), **MONEY, default=Decimal("0"))
     tax_amount = models.DecimalField(_("tax"), **MONEY, default=Decimal("0"))
     total_amount = models.DecimalField(_("total"), **MONEY, default=Decimal("0"))
+    # The balance (DESIGN §3: total − payments allocated − credits allocated) and what it means, kept
+    # by `invoice_settle` in the transaction that writes each allocation row, so aging, dunning and
+    # lists read an indexed column instead of summing every allocation. Nobody edits them by hand.
+    open_amount = models.DecimalField(_("balance"), **MONEY, default=Decimal("0"))
+    payment_status = models.CharField(
+        _("payment status"), max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID
+    )
     snapshot = models.JSONField(_("snapshot"), default=dict, blank=True)
     pdf = models.FileField(_("PDF"), upload_to="invoices/%Y/%m/", blank=True)
     run = models.ForeignKey(
@@ -123,8 +139,16 @@ class Invoice(models.Model):
         indexes = [
             models.Index(fields=["status", "invoice_date"]),
             models.Index(fields=["account", "status"]),
+            models.Index(fields=["status", "payment_status", "due_date"], name="invoice_status_pay_due"),
+            # Receivables (aging, dunning, credit panels, allocation candidates) read open invoices only.
+            models.Index(fields=["account", "currency", "due_date"], condition=Q(status="posted", open_amount__gt=0),
+                         name="invoice_open_by_account"),
         ]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(open_amount__gte=0) & Q(open_amount__lte=models.F("total_amount")),
+                name="invoice_open_within_total",
+            ),
             models.UniqueConstraint(fields=["legal_entity", "number"], name="invoice_unique_number_per_entity"),
             models.UniqueConstraint(fields=["legal_entity", "sequence"], name="invoice_unique_sequence_per_entity"),
             models.CheckConstraint(

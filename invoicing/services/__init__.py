@@ -1,5 +1,6 @@
 """Invoicing writes. Split by subject: billing engine, writing, runs, documents, usage, schedules."""
 
+from invoicing.services.bulk import bulk_job_create, bulk_job_process, document_send_now, documents_zip_stream
 from invoicing.services.documents import (
     credit_note_allocate,
     credit_note_create,
@@ -9,6 +10,8 @@ from invoicing.services.documents import (
     invoice_discard,
     invoice_post,
     invoice_regenerate,
+    invoice_settle,
+    payment_status_for,
 )
 from invoicing.services.opening import invoice_create_opening
 from invoicing.services.runs import (
@@ -24,6 +27,10 @@ from invoicing.services.schedules import invoice_schedule_save, invoice_schedule
 from invoicing.services.usage import usage_ingest, usage_parse_csv
 
 __all__ = [
+    "bulk_job_create",
+    "bulk_job_process",
+    "document_send_now",
+    "documents_zip_stream",
     "credit_note_allocate",
     "credit_note_create",
     "credit_note_discard",
@@ -33,6 +40,7 @@ __all__ = [
     "invoice_discard",
     "invoice_post",
     "invoice_regenerate",
+    "invoice_settle",
     "invoice_run_cancel",
     "invoice_run_create",
     "invoice_run_execute",
@@ -42,6 +50,7 @@ __all__ = [
     "invoice_run_resume",
     "invoice_schedule_save",
     "invoice_schedules_dispatch",
+    "payment_status_for",
     "usage_ingest",
     "usage_parse_csv",
 ]

@@ -8,7 +8,9 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Case, F, Sum, Value, When
+from django.db.models.functions import Round
+from django.db.models.lookups import LessThan, LessThanOrEqual
 from django.utils.translation import gettext as _
 
 from billing_site import clock
@@ -24,6 +26,7 @@ from invoicing.models import (
     DocumentType,
     Invoice,
     InvoiceLine,
+    PaymentStatus,
 )
 from invoicing.schedule import entries_mark_unbilled
 from invoicing.services.billing import (
@@ -71,6 +74,9 @@ def invoice_post(*, invoice: Invoice, actor, today: dt.date | None = None, invoi
         invoice.subtotal_amount = sum_money((n for n, _t in lines), invoice.currency)
         invoice.tax_amount = sum_money((t for _n, t in lines), invoice.currency)
         invoice.total_amount = invoice.subtotal_amount + invoice.tax_amount
+        # A draft carries no allocation: all of it is open.
+        invoice.open_amount = invoice.total_amount
+        invoice.payment_status = payment_status_for(total_amount=invoice.total_amount, open_amount=invoice.open_amount)
         invoice.invoice_date = invoice_date or today
         invoice.due_date = invoice.invoice_date + dt.timedelta(days=invoice.payment_terms_days)
         invoice.snapshot = _snapshot(invoice)
@@ -304,11 +310,39 @@ def credit_note_unallocated_amount(credit_note_id: int) -> Decimal:
     return note.total_amount - applied - used
 
 
+def payment_status_for(*, total_amount: Decimal, open_amount: Decimal) -> str:
+    """Paid when nothing is left open (a zero invoice is paid), partially paid when something was settled."""
+    if open_amount <= 0:
+        return PaymentStatus.PAID
+    return PaymentStatus.PARTIALLY_PAID if open_amount < total_amount else PaymentStatus.UNPAID
+
+
+def invoice_settle(*, invoice_id: int, amount: Decimal) -> None:
+    """Take `amount` off the invoice's open amount (a negative amount gives it back) and set its status.
+
+    Called by every writer of an allocation row, in the same transaction, after it locked the invoice.
+    One UPDATE computes both columns from the row's current values, so two settlements can never
+    overwrite each other; the CHECK constraint refuses a balance below 0 or above the total.
+    """
+    # Rounded in SQL: SQLite does decimal arithmetic in floating point, and "paid" must mean exactly 0.
+    left = Round(F("open_amount") - Value(amount), 6)
+    updated = Invoice.objects.filter(pk=invoice_id).update(
+        open_amount=left,
+        payment_status=Case(
+            When(LessThanOrEqual(left, Value(ZERO)), then=Value(PaymentStatus.PAID)),
+            When(LessThan(left, F("total_amount")), then=Value(PaymentStatus.PARTIALLY_PAID)),
+            default=Value(PaymentStatus.UNPAID),
+        ),
+    )
+    assert updated == 1, f"invoice {invoice_id} not found"
+
+
 def _allocate(*, note, invoice_id, amount, actor) -> CreditNoteAllocation:
     allocation = CreditNoteAllocation.objects.create(
         credit_note=note, invoice_id=invoice_id, amount=amount,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
+    invoice_settle(invoice_id=invoice_id, amount=amount)
     audit_record(obj=note, action="allocated", actor=actor, message=str(Invoice.objects.get(pk=invoice_id)), data={"amount": str(amount)})
     return allocation
 

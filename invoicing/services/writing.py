@@ -16,7 +16,15 @@ from django.utils.translation import gettext as _
 
 from billing_site.errors import Conflict
 from billing_site.models import AuditLog
-from invoicing.models import CreditNote, CreditNoteLine, DocumentType, Invoice, InvoiceLine, UsageRecord
+from invoicing.models import (
+    CreditNote,
+    CreditNoteLine,
+    DocumentType,
+    Invoice,
+    InvoiceLine,
+    PaymentStatus,
+    UsageRecord,
+)
 from invoicing.schedule import entries_mark_billed, entry_set_usage_amount
 from invoicing.services.billing import AccountBill, BillingContext, DocDraft, snapshot_for
 from invoicing.services.numbering import numbers_take
@@ -158,6 +166,8 @@ def _create_invoices(docs: list[DocDraft], *, ctx, run_id, invoice_date, rebill_
                 status=Invoice.Status.DRAFT, invoice_date=invoice_date,
                 due_date=invoice_date + dt.timedelta(days=doc.payment_terms_days), target_date=ctx.target_date,
                 subtotal_amount=doc.subtotal_amount, tax_amount=doc.tax_amount, total_amount=doc.total_amount,
+                open_amount=doc.total_amount,
+                payment_status=PaymentStatus.PAID if doc.total_amount <= 0 else PaymentStatus.UNPAID,
                 snapshot=snapshot_for(
                     account=account, legal_entity=ctx.legal_entities[doc.legal_entity_id],
                     payment_terms_days=doc.payment_terms_days,
@@ -172,8 +182,8 @@ def _create_invoices(docs: list[DocDraft], *, ctx, run_id, invoice_date, rebill_
 
 INVOICE_COPY_FIELDS = (
     "id", "account_id", "legal_entity_id", "currency", "payment_terms_days", "contract_id", "language", "status",
-    "invoice_date", "due_date", "target_date", "subtotal_amount", "tax_amount", "total_amount", "snapshot", "pdf",
-    "run_id", "rebill_of_id", "created_at",
+    "invoice_date", "due_date", "target_date", "subtotal_amount", "tax_amount", "total_amount", "open_amount",
+    "payment_status", "snapshot", "pdf", "run_id", "rebill_of_id", "created_at",
 )
 
 
@@ -189,7 +199,8 @@ def _copy_invoices(objs: list[Invoice]) -> list[Invoice]:
                 copy.write_row((
                     pk, obj.account_id, obj.legal_entity_id, obj.currency, obj.payment_terms_days, obj.contract_id,
                     obj.language, obj.status, obj.invoice_date, obj.due_date, obj.target_date, obj.subtotal_amount,
-                    obj.tax_amount, obj.total_amount, json.dumps(obj.snapshot), "", obj.run_id, obj.rebill_of_id, now,
+                    obj.tax_amount, obj.total_amount, obj.open_amount, obj.payment_status, json.dumps(obj.snapshot), "",
+                    obj.run_id, obj.rebill_of_id, now,
                 ))
     for obj in objs:
         obj._state.adding, obj._state.db = False, "default"

@@ -30,7 +30,8 @@ def test_invoice_list_filters_sorts_and_exports(finance_client, contract, django
     assert "F000001" not in finance_client.get(reverse("invoicing:index"), {"status": "draft"}).content.decode()
     csv = b"".join(finance_client.get(reverse("invoicing:export"), {"status": "posted"}).streaming_content).decode("utf-8-sig")
     assert csv.splitlines()[1].startswith("F000001,posted,ACC-T")
-    assert csv.splitlines()[1].endswith(f",2025-01-15,2025-02-14,240.00,48.00,288.00,{run.pk}")
+    # A run's posted invoice is open for its whole total; long past its due date, it is overdue.
+    assert csv.splitlines()[1].endswith(f",2025-01-15,2025-02-14,240.00,48.00,288.00,{run.pk},288.00,overdue")
 
 
 def test_invoice_detail_shows_lines_with_inclusive_last_day_and_factor(finance_client, contract):
@@ -53,7 +54,7 @@ def test_sales_reads_invoices_but_cannot_post(sales_client, contract):
 def test_finance_posts_a_draft_from_its_page(finance_client, contract):
     billed(auto_post=False)
     invoice = Invoice.objects.get()
-    response = finance_client.post(reverse("invoicing:post", args=[invoice.pk]), follow=True)
+    response = finance_client.post(reverse("invoicing:post", args=[invoice.pk]), {"confirm": "1"}, follow=True)
     assert "Invoice F000001 posted." in response.content.decode()
 
 

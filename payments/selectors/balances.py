@@ -8,29 +8,35 @@ payment unapplied    = amount − allocated − refunded (kept on the payment ro
 `CreditNoteAllocation` rows (a credit note the invoicing stage applies when it issues it), so the
 balance is right whichever stage applied the credit. Payment status: `paid` when the balance is 0
 (credits count towards paid), `partially_paid` when something was applied, else `unpaid`.
+
+An invoice's balance and payment status are columns (`Invoice.open_amount`, `payment_status`) kept by
+`invoicing.services.invoice_settle` in the transaction of each allocation row; reads use them.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Case, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import DecimalField, F, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Round
 from django.utils.translation import gettext_lazy as _
 
 from billing_site.money import ZERO, round_money
 from invoicing.models import CreditNote, CreditNoteAllocation, Invoice
+from invoicing.models import PaymentStatus as InvoicePaymentStatus
+from invoicing.selectors import payment_state, with_payment_state  # noqa: F401 (the one rule, re-exported)
 from payments.models import Allocation, Refund
 
 AMOUNT = DecimalField(max_digits=18, decimal_places=6)
 
 
 class PaymentStatus:
-    UNPAID = "unpaid"
-    PARTIALLY_PAID = "partially_paid"
-    PAID = "paid"
-    LABELS = {UNPAID: _("Unpaid"), PARTIALLY_PAID: _("Partially paid"), PAID: _("Paid")}
-    TONES = {UNPAID: "warn", PARTIALLY_PAID: "info", PAID: "ok"}
+    UNPAID = InvoicePaymentStatus.UNPAID.value
+    PARTIALLY_PAID = InvoicePaymentStatus.PARTIALLY_PAID.value
+    PAID = InvoicePaymentStatus.PAID.value
+    OVERDUE = "overdue"
+    LABELS = {**dict(InvoicePaymentStatus.choices), OVERDUE: _("Overdue")}
+    TONES = {UNPAID: "warn", PARTIALLY_PAID: "info", PAID: "ok", OVERDUE: "bad"}
 
 
 def _sum_of(queryset, group: str):
@@ -39,25 +45,13 @@ def _sum_of(queryset, group: str):
 
 
 def invoices_with_balance(qs: QuerySet | None = None) -> QuerySet:
-    """Invoices annotated with `payments_amount`, `credits_amount`, `open_amount` and `pay_status`."""
+    """Invoices annotated with `payments_amount`, `credits_amount` and `pay_status`; `open_amount` is
+    the invoice's own column, kept by the services that write allocations."""
     qs = Invoice.objects.all() if qs is None else qs
     payments = _sum_of(Allocation.objects.filter(invoice=OuterRef("pk"), payment__isnull=False), "invoice")
     credits = _sum_of(Allocation.objects.filter(invoice=OuterRef("pk"), credit_note__isnull=False), "invoice")
     legacy = _sum_of(CreditNoteAllocation.objects.filter(invoice=OuterRef("pk")), "invoice")
-    return qs.annotate(
-        payments_amount=payments,
-        credits_amount=credits + legacy,
-    ).annotate(
-        # Rounded in SQL: SQLite does this arithmetic in floating point (3602.33 − 2598.97 − 1003.36
-        # gives 1.1e-13), and "paid" must mean exactly nothing left.
-        open_amount=Round(F("total_amount") - F("payments_amount") - F("credits_amount"), 6, output_field=AMOUNT),
-    ).annotate(
-        pay_status=Case(
-            When(Q(open_amount__lte=0), then=Value(PaymentStatus.PAID)),
-            When(Q(payments_amount__gt=0) | Q(credits_amount__gt=0), then=Value(PaymentStatus.PARTIALLY_PAID)),
-            default=Value(PaymentStatus.UNPAID),
-        )
-    )
+    return qs.annotate(payments_amount=payments, credits_amount=credits + legacy, pay_status=F("payment_status"))
 
 
 def credit_notes_with_balance(qs: QuerySet | None = None) -> QuerySet:
@@ -72,14 +66,21 @@ def credit_notes_with_balance(qs: QuerySet | None = None) -> QuerySet:
 
 
 def invoice_balance(invoice: Invoice) -> Decimal:
-    """The invoice's open balance now, rounded to its currency."""
-    row = invoices_with_balance(Invoice.objects.filter(pk=invoice.pk)).values_list("open_amount", flat=True).get()
+    """The invoice's open balance now (read again from its row), rounded to its currency."""
+    row = Invoice.objects.filter(pk=invoice.pk).values_list("open_amount", flat=True).get()
     return round_money(row, invoice.currency)
 
 
 def invoice_payment_status(invoice: Invoice) -> str:
-    row = invoices_with_balance(Invoice.objects.filter(pk=invoice.pk)).values_list("pay_status", flat=True).get()
-    return row
+    return Invoice.objects.filter(pk=invoice.pk).values_list("payment_status", flat=True).get()
+
+
+def invoice_open_by_sum(invoice_id: int) -> Decimal:
+    """The balance recomputed from every allocation row (what the `open_amount` column must equal)."""
+    invoice = Invoice.objects.get(pk=invoice_id)
+    settled = Allocation.objects.filter(invoice_id=invoice_id).aggregate(s=Sum("amount"))["s"] or ZERO
+    legacy = CreditNoteAllocation.objects.filter(invoice_id=invoice_id).aggregate(s=Sum("amount"))["s"] or ZERO
+    return round_money(invoice.total_amount - settled - legacy, invoice.currency)
 
 
 def credit_note_balance(credit_note: CreditNote) -> Decimal:
@@ -106,7 +107,7 @@ def open_invoices(*, account, currency: str | None = None) -> QuerySet:
     qs = Invoice.objects.filter(account=account, status=Invoice.Status.POSTED)
     if currency:
         qs = qs.filter(currency=currency)
-    return invoices_with_balance(qs).filter(open_amount__gt=0).order_by("due_date", "invoice_date", "id")
+    return qs.filter(open_amount__gt=0).order_by("due_date", "invoice_date", "id")
 
 
 def open_credit_notes(*, account, currency: str | None = None) -> QuerySet:

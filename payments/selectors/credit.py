@@ -197,12 +197,8 @@ def _open_items(account, *, today: dt.date) -> list[OpenItem]:
     from django.db.models import Q
 
     from invoicing.models import Invoice
-    from payments.selectors.balances import invoices_with_balance
-
     window_start = today - dt.timedelta(days=DSO_WINDOW_DAYS)
-    qs = invoices_with_balance(
-        Invoice.objects.filter(account=account, status=Invoice.Status.POSTED, currency=account.currency)
-    ).filter(Q(open_amount__gt=0) | Q(invoice_date__gt=window_start))
+    qs = Invoice.objects.filter(account=account, status=Invoice.Status.POSTED, currency=account.currency).filter(Q(open_amount__gt=0) | Q(invoice_date__gt=window_start))
     rows = qs.values_list("total_amount", "open_amount", "invoice_date", "due_date")
     cur = account.currency
     return [OpenItem(round_money(total, cur), round_money(balance, cur), invoiced, due) for total, balance, invoiced, due in rows]

@@ -12,7 +12,7 @@ from billing_site.money import format_money, round_money
 from billing_site.roles import FINANCE_ADMIN
 from invoicing.models import Invoice
 from payments.models import Payment, PaymentAttempt, PaymentMethod, Refund, StatementLine
-from payments.selectors.balances import invoices_with_balance, open_credit_notes, open_invoices
+from payments.selectors.balances import open_credit_notes, open_invoices
 from payments.selectors.credit import unapplied_by_currency
 
 PAYMENT_SORTS = {
@@ -62,7 +62,7 @@ def account_tab(*, account, user) -> dict:
 
 def overdue_totals(*, today: dt.date) -> dict[str, object]:
     rows = (
-        invoices_with_balance(Invoice.objects.filter(status=Invoice.Status.POSTED, due_date__lt=today))
+        Invoice.objects.filter(status=Invoice.Status.POSTED, due_date__lt=today)
         .filter(open_amount__gt=0).values("currency").annotate(s=Sum("open_amount"), n=Count("id")).order_by("currency")
     )
     return {r["currency"]: (round_money(r["s"], r["currency"]), r["n"]) for r in rows}

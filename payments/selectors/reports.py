@@ -19,14 +19,13 @@ from django.db.models.functions import TruncMonth
 from billing_site.money import ZERO, round_money, sum_money
 from invoicing.models import CreditNote, CreditNoteAllocation, Invoice
 from payments.models import Allocation, Payment, Refund
-from payments.selectors.balances import invoices_with_balance
 from payments.selectors.credit import BUCKETS, DSO_WINDOW_DAYS, _bucket
 
 
 def aging_report(*, today: dt.date, currency: str) -> dict:
     """Open balances of posted invoices per account and bucket of days past due, with totals."""
     rows = (
-        invoices_with_balance(Invoice.objects.filter(status=Invoice.Status.POSTED, currency=currency))
+        Invoice.objects.filter(status=Invoice.Status.POSTED, currency=currency)
         .filter(open_amount__gt=0)
         .values_list("account_id", "account__name", "account__number", "account__credit_hold", "due_date", "open_amount")
     )

@@ -20,6 +20,7 @@ from billing_site.errors import InvalidTransition, ValidationFailed
 from billing_site.money import ZERO, format_money, round_money
 from customers.models import Account
 from invoicing.models import CreditNote, Invoice, InvoiceLine
+from invoicing.services import invoice_settle
 from payments.models import Allocation, Payment, PaymentMethodKind, Refund
 from payments.selectors.balances import (
     credit_note_balance,
@@ -115,6 +116,7 @@ def _allocate(*, source, invoice: Invoice, amount: Decimal, today: dt.date, acto
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
         actor_label=actor_label(actor, actor_name),
     )
+    invoice_settle(invoice_id=invoice.pk, amount=amount)
     if is_payment:
         source.allocated_amount = round_money(source.allocated_amount + amount, source.currency)
         source.unapplied_amount = round_money(source.unapplied_amount - amount, source.currency)

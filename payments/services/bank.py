@@ -29,7 +29,7 @@ from customers.models import Account
 from invoicing.models import Invoice
 from payments.models import Payment, PaymentMethodKind, StatementImport, StatementLine
 from payments.parsers import ParsedLine, detect_format, parse_statement
-from payments.selectors.balances import invoice_balance, invoices_with_balance
+from payments.selectors.balances import invoice_balance
 from payments.services.allocation import payment_allocate, payment_record
 
 TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-/_.]*[A-Za-z0-9]")
@@ -72,7 +72,7 @@ def _line_create(*, statement: StatementImport, number: int, parsed: ParsedLine)
 
 
 def _open(qs):
-    return invoices_with_balance(qs.filter(status=Invoice.Status.POSTED)).filter(open_amount__gt=0)
+    return qs.filter(status=Invoice.Status.POSTED, open_amount__gt=0)
 
 
 def _accounts_named(counterparty: str) -> list[Account]:

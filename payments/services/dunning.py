@@ -26,7 +26,7 @@ from billing_site.money import format_money, round_money
 from customers.services import account_set_credit_hold
 from invoicing.models import Invoice
 from payments.models import DunningEvent, DunningStep
-from payments.selectors.balances import invoice_balance, invoices_with_balance
+from payments.selectors.balances import invoice_balance
 from payments.services._common import lock_invoices
 
 log = logging.getLogger(__name__)
@@ -67,9 +67,9 @@ def dunning_run(*, today: dt.date) -> dict:
     if not steps:
         return counts
     latest_due = today - dt.timedelta(days=steps[0].offset_days)
-    invoices = invoices_with_balance(
-        Invoice.objects.filter(status=Invoice.Status.POSTED, due_date__lte=latest_due)
-    ).filter(open_amount__gt=0).order_by("due_date", "id")
+    invoices = Invoice.objects.filter(
+        status=Invoice.Status.POSTED, due_date__lte=latest_due, open_amount__gt=0
+    ).order_by("due_date", "id")
     done = {}
     for invoice_id, step_id in DunningEvent.objects.filter(invoice__in=invoices.values("pk")).values_list("invoice_id", "step_id"):
         done.setdefault(invoice_id, set()).add(step_id)

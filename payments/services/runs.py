@@ -30,7 +30,7 @@ from customers.models import Account
 from invoicing.models import Invoice
 from payments.gateway import GatewayError, gateway_for
 from payments.models import Payment, PaymentAttempt, PaymentMethod, PaymentMethodKind, PaymentRun
-from payments.selectors.balances import invoice_balance, invoices_with_balance
+from payments.selectors.balances import invoice_balance
 from payments.services._common import lock_invoices
 
 log = logging.getLogger(__name__)
@@ -134,9 +134,9 @@ def payment_run_candidates(*, today: dt.date) -> list[int]:
     autopay = dict(PaymentMethod.objects.filter(is_autopay=True, active=True).values_list("account_id", "pk"))
     if not autopay:
         return []
-    qs = invoices_with_balance(
-        Invoice.objects.filter(status=Invoice.Status.POSTED, account_id__in=autopay, due_date__lte=today)
-    ).filter(open_amount__gt=0).exclude(
+    qs = Invoice.objects.filter(
+        status=Invoice.Status.POSTED, account_id__in=autopay, due_date__lte=today, open_amount__gt=0
+    ).exclude(
         payment_attempts__status__in=[PaymentAttempt.Status.PENDING, PaymentAttempt.Status.SUCCEEDED]
     ).order_by("due_date", "id")
     ids = list(qs.values_list("pk", "account_id"))

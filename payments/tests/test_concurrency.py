@@ -93,3 +93,27 @@ def test_overlapping_runs_and_a_retried_task_charge_each_invoice_once():
     assert GatewayOperation.objects.filter(operation="charge").count() == 4
     assert Payment.objects.count() == 4
     assert [invoice_balance(i) for i in invoices] == [D("0.00")] * 4
+
+
+def test_concurrent_allocations_keep_the_balance_column_equal_to_the_rows():
+    from invoicing.models import Invoice
+    from payments.selectors.balances import invoice_open_by_sum
+
+    account = AccountFactory()
+    invoice = posted_invoice(account, ["100.00"], invoice_date=DAY, due_date=DAY)
+    payments = [services.payment_record(account=account, amount=D("15.00"), currency="EUR", received_date=DAY,
+                                        method="check", today=DAY) for _ in range(8)]
+    results = together(*[
+        (lambda p=p: services.payment_allocate(payment=p, invoice=invoice, amount=D("15.00"), today=DAY)) for p in payments
+    ])
+    # 6 × 15.00 fit in 100.00; the 7th and 8th find only 10.00 open inside the lock.
+    assert sorted(type(r).__name__ for r in results) == ["Allocation"] * 6 + ["ValidationFailed"] * 2
+    invoice.refresh_from_db()
+    assert (invoice.open_amount, invoice.payment_status) == (D("10.000000"), "partially_paid")
+    assert invoice_open_by_sum(invoice.pk) == D("10.00")
+    taken_back = together(*[
+        (lambda p=p: services.payment_unallocate(payment=p, invoice=invoice, today=DAY))
+        for p, r in zip(payments, results, strict=True) if not isinstance(r, Exception)
+    ])
+    assert all(isinstance(r, list) for r in taken_back)
+    assert Invoice.objects.values_list("open_amount", "payment_status").get(pk=invoice.pk) == (D("100.000000"), "unpaid")

@@ -51,9 +51,17 @@ def test_detail_allocate_unallocate_refund_buttons(finance_client):
     assert invoice_balance(invoice) == D("0.00")
     finance_client.post(reverse("payments:unallocate", args=[payment.pk]), {"invoice": invoice.pk, "amount": "30"})
     assert invoice_balance(invoice) == D("30.00")
-    response = finance_client.post(reverse("payments:refund", args=[payment.pk]), {"amount": "60.00"}, follow=True)
+    # A refund needs a reason, then a confirmation that says what leaves; nothing is refunded before.
+    response = finance_client.post(reverse("payments:refund", args=[payment.pk]), {"amount": "50.00"}, follow=True)
+    assert "Say why the money is given back." in response.content.decode()
+    page = finance_client.post(reverse("payments:refund", args=[payment.pk]), {"amount": "50.00", "reason": "Overpaid"}).content.decode()
+    assert f"€50.00 is paid back to {account.name} (Check), from Payment {payment.pk}." in page
+    assert "A refund is final: it cannot be cancelled or edited afterwards." in page
+    payment.refresh_from_db()
+    assert payment.refunded_amount == D("0")
+    response = finance_client.post(reverse("payments:refund", args=[payment.pk]), {"amount": "60.00", "reason": "Overpaid", "confirm": "1"}, follow=True)
     assert "Only €50.00 of this payment is unapplied: unallocate it first to refund more." in response.content.decode()
-    finance_client.post(reverse("payments:refund", args=[payment.pk]), {"amount": "50.00"})
+    finance_client.post(reverse("payments:refund", args=[payment.pk]), {"amount": "50.00", "reason": "Overpaid", "confirm": "1"})
     payment.refresh_from_db()
     assert (payment.allocated_amount, payment.refunded_amount, payment.unapplied_amount) == (D("50.00"), D("50.00"), D("0.00"))
 

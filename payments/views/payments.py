@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from billing_site import clock
@@ -86,7 +87,7 @@ def payment_view(request, pk: int):
     """A payment: figures, allocation history, allocate / unallocate / auto-allocate, refund."""
     payment = get_object_or_404(Payment.objects.select_related("account", "created_by"), pk=pk)
     context = {"payment": payment, **payment_detail(payment=payment), "history": audit_history(payment)[:50],
-               "allocate_form": AllocateForm(), "refund_form": RefundForm(initial={"amount": payment.unapplied_amount}),
+               "allocate_form": AllocateForm(), "refund_form": RefundForm(),
                "attempt": PaymentAttempt.objects.filter(payment=payment).first()}
     return render(request, "payments/payment_detail.html", context)
 
@@ -149,13 +150,42 @@ def payment_unallocate(request, pk: int):
     return redirect("payments:detail", pk=pk)
 
 
+def _form_errors(request, form) -> None:
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+
+
+def _refund_confirm(request, *, source, amount, reason, method_label, action, back, hidden):
+    """The step before a refund: how much leaves, to whom, how, and that it cannot be taken back."""
+    currency = source.currency
+    consequences = [
+        _("%(amount)s is paid back to %(account)s (%(method)s), from %(source)s.") % {
+            "amount": format_money(amount, currency), "account": source.account.name, "method": method_label, "source": source},
+        _("Reason recorded: %(reason)s") % {"reason": reason},
+        _("A refund is final: it cannot be cancelled or edited afterwards."),
+    ]
+    return render(request, "billing_site/confirm.html", {
+        "title": _("Refund %(amount)s?") % {"amount": format_money(amount, currency)}, "consequences": consequences,
+        "action": action, "back": back, "danger": True, "hidden": hidden,
+        "confirm_label": _("Refund %(amount)s") % {"amount": format_money(amount, currency)},
+    })
+
+
 @role_required(READ, write=WRITE)
 def payment_refund(request, pk: int):
-    payment = get_object_or_404(Payment, pk=pk)
+    """Refund part of a payment's unapplied amount: a typed amount and a reason, then a confirmation."""
+    payment = get_object_or_404(Payment.objects.select_related("account"), pk=pk)
     if request.method == "POST":
         form = RefundForm(request.POST)
         if not form.is_valid():
-            messages.error(request, _("Enter the amount to refund."))
+            _form_errors(request, form)
+        elif request.POST.get("confirm") != "1":
+            amount, reason = form.cleaned_data["amount"], form.cleaned_data["reason"]
+            method = _("at the payment gateway") if payment.gateway_transaction_id else payment.get_method_display()
+            return _refund_confirm(request, source=payment, amount=amount, reason=reason, method_label=method,
+                                   action=reverse("payments:refund", args=[pk]), back=reverse("payments:detail", args=[pk]),
+                                   hidden=[("amount", request.POST.get("amount", "")), ("reason", reason)])
         elif _act(request, payment, lambda: services.payment_refund(
                 payment=payment, amount=form.cleaned_data["amount"], reason=form.cleaned_data["reason"],
                 today=clock.today(), actor=request.user)):
@@ -214,7 +244,16 @@ def credit_note_view(request, pk: int):
                 messages.success(request, _("Unallocated from %(invoice)s.") % {"invoice": invoice})
         elif action == "refund":
             form = CreditRefundForm(request.POST)
-            if form.is_valid() and _act(request, note, lambda: services.credit_note_refund(
+            if not form.is_valid():
+                _form_errors(request, form)
+            elif request.POST.get("confirm") != "1":
+                data = form.cleaned_data
+                return _refund_confirm(request, source=note, amount=data["amount"], reason=data["reason"],
+                                       method_label=dict(form.fields["method"].choices).get(data["method"], data["method"]),
+                                       action=reverse("payments:credit-note", args=[pk]), back=reverse("payments:credit-note", args=[pk]),
+                                       hidden=[("action", "refund"), ("amount", request.POST.get("amount", "")),
+                                               ("reason", data["reason"]), ("method", data["method"])])
+            elif _act(request, note, lambda: services.credit_note_refund(
                     credit_note=note, amount=form.cleaned_data["amount"], method=form.cleaned_data["method"],
                     reason=form.cleaned_data["reason"], today=today, actor=request.user)):
                 messages.success(request, _("%(amount)s refunded.") % {"amount": format_money(form.cleaned_data["amount"], note.currency)})
@@ -222,6 +261,6 @@ def credit_note_view(request, pk: int):
     context = {
         "note": note, "allocations": Allocation.objects.filter(credit_note=note).select_related("invoice"),
         "refunds": note.refunds.all(), "open_invoices": selectors.open_invoices(account=note.account, currency=note.currency),
-        "refund_form": CreditRefundForm(initial={"amount": round_money(note.open_amount, note.currency)}),
+        "refund_form": CreditRefundForm(),
     }
     return render(request, "payments/credit_note.html", context)

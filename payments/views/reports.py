@@ -3,22 +3,28 @@
 import datetime as dt
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import formats
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from billing_site import clock
 from billing_site.csv_export import csv_response
+from billing_site.errors import DomainError
 from billing_site.money import format_money, format_number
 from billing_site.pdf import render_pdf
 from billing_site.roles import role_required
 from customers.models import Account
+from invoicing.models import DocumentSend
 from payments.charts import bar_chart, line_chart, stacked_bar
 from payments.forms import ReportForm, StatementPeriodForm
 from payments.selectors.credit import BUCKETS
 from payments.selectors.reports import account_statement, aging_report, billed_vs_collected, dso_trend
-from payments.views._common import READ
+from payments.services import statements
+from payments.views._common import READ, WRITE
 
 
 def _params(request):
@@ -95,7 +101,24 @@ def _statement(request, account):
 def statement_page(request, account_pk: int):
     account = get_object_or_404(Account, pk=account_pk)
     form, statement = _statement(request, account)
-    return render(request, "payments/statement.html", {"form": form, "s": statement, "account": account})
+    sends = DocumentSend.objects.filter(account=account, statement_end__isnull=False).select_related("sent_by")[:20]
+    return render(request, "payments/statement.html", {"form": form, "s": statement, "account": account, "sends": sends})
+
+
+@role_required(READ, write=WRITE)
+@require_POST
+def statement_send(request, account_pk: int):
+    """Email the statement shown (same period and currency) to the account's billing contacts."""
+    account = get_object_or_404(Account, pk=account_pk)
+    _form, statement = _statement(request, account)
+    try:
+        sent = statements.statement_send(account=account, start=statement["start"], end=statement["end"],
+                                         currency=statement["currency"], actor=request.user)
+    except DomainError as exc:
+        messages.error(request, " ".join([str(exc.message), *(m for msgs in exc.fields.values() for m in msgs)]).strip())
+    else:
+        messages.success(request, _("Statement sent to %(to)s.") % {"to": sent.recipients})
+    return redirect(reverse("payments:statement", args=[account_pk]) + ("?" + request.GET.urlencode() if request.GET else ""))
 
 
 @role_required(READ)

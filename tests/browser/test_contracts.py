@@ -75,6 +75,9 @@ def test_finance_activates_amends_mid_period_with_preview_and_cancels(page):
     page.fill("#id_effective_date", (today + timedelta(days=3)).isoformat())
     page.click("#preview-amendment")
     page.wait_for_selector("#amendment-preview")
+    # Cancelling says it is for good, on a red button, before anything is written.
+    assert f"This ends contract {contract.number} for good" in page.text_content("#cancel-warning")
+    assert page.text_content("#confirm-amendment").strip() == f"Cancel contract {contract.number}"
     page.click("#confirm-amendment")
     page.wait_for_selector("#contract-header")
     contract.refresh_from_db()

@@ -36,6 +36,9 @@ def test_run_drafts_then_post_an_invoice(page, celery_eager):
     page.click("#invoice-table >> text=Draft invoice")
     assert page.text_content("#invoice-total").strip() == "€576.00"
     page.click("#post-invoice")
+    # Posting asks first, naming the number the invoice will take.
+    assert "It takes number F000001 of" in page.text_content("#confirm")
+    page.click("#confirm-button")
     page.wait_for_selector(".messages")
     assert "Invoice F000001 posted." in page.text_content(".messages")
     assert Invoice.objects.get().status == "posted"

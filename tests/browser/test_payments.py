@@ -36,8 +36,12 @@ def test_record_a_payment_auto_allocate_and_refund(page):
     assert page.text_content("[data-figure=unapplied]").strip() == "€50.00"
     assert [invoice_balance(i) for i in (old, new)] == [D("0.00"), D("0.00")]
     shot(page, "payment-detail-allocated")
+    assert page.input_value("#id_refund_amount") == ""  # a refund amount is typed, never pre-filled
+    page.fill("#id_refund_amount", "50.00")
     page.fill("#id_refund_reason", "Overpaid")
     page.click("#refund-form button")
+    assert "€50.00 is paid back to Boulangeries Martin" in page.text_content("#confirm")
+    page.click("#confirm-button")
     page.wait_for_selector(".messages")
     assert "€50.00 refunded." in page.text_content(".messages")
     assert page.text_content("[data-figure=unapplied]").strip() == "€0.00"
