@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing_site.errors import Conflict
+from billing_site.events import events_record_many, fields_of
 from billing_site.models import AuditLog
 from invoicing.models import CreditNote, CreditNoteLine, DocumentType, Invoice, InvoiceLine, UsageRecord
 from invoicing.schedule import entries_mark_billed, entry_set_usage_amount
@@ -26,6 +27,11 @@ LINE_COLUMNS = (
     "period_start", "period_end", "quantity", "unit_price", "factor_numerator", "factor_denominator",
     "factor_display", "net_amount", "tax_rate_percent", "tax_label", "tax_amount", "total_amount",
 )
+
+# The data of the invoice.posted and credit_note.posted events (billing_site/events.py).
+INVOICE_EVENT_FIELDS = ("id", "number", "status", "currency", "invoice_date", "due_date", "subtotal_amount", "tax_amount",
+                        "total_amount", "contract_id")
+CREDIT_NOTE_EVENT_FIELDS = ("id", "number", "status", "kind", "currency", "credit_date", "invoice_id", "total_amount")
 
 
 class ScheduleMoved(Conflict):
@@ -134,6 +140,8 @@ def write_bills(
         _post_bulk(invoices, DocumentType.INVOICE, now=now, actor=user, invoice_date=invoice_date, ctx=ctx)
         _post_bulk(credit_notes, DocumentType.CREDIT_NOTE, now=now, actor=user, invoice_date=invoice_date, ctx=ctx)
         result.posted_invoice_ids = result.invoice_ids
+        events_record_many([("invoice.posted", i.account_id, fields_of(i, *INVOICE_EVENT_FIELDS)) for i in invoices]
+                           + [("credit_note.posted", c.account_id, fields_of(c, *CREDIT_NOTE_EVENT_FIELDS)) for c in credit_notes])
         result.posted_credit_note_ids = result.credit_note_ids
     for obj, object_type in [*((i, "invoicing.invoice") for i in invoices), *((c, "invoicing.creditnote") for c in credit_notes)]:
         audit_rows.append(
