@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "contracts",
     "invoicing",
     "payments",
+    # Around the flow: delivers the events the stages record (imports none of them).
+    "webhooks",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -159,6 +161,10 @@ INVOICING_ACCOUNTS_PER_TRANSACTION = env.int("INVOICING_ACCOUNTS_PER_TRANSACTION
 # Payments: a transiently declined charge is tried again this many days after the first decline.
 PAYMENT_RETRY_DAYS = [int(d) for d in env.list("PAYMENT_RETRY_DAYS", default=["3", "5", "7"])]
 
+# Webhooks: seconds a receiver has to answer, and failed attempts in a row that disable an endpoint.
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=10)
+WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=50)
+
 # Money
 CURRENCIES = ("EUR", "USD", "GBP", "CHF", "JPY", "KWD")
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="EUR")
@@ -194,7 +200,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "heartbeat": {"task": "billing_site.tasks.heartbeat", "schedule": 300.0},
 }
-for _app in ("customers", "catalog", "quotes", "contracts", "invoicing", "payments"):
+for _app in ("customers", "catalog", "quotes", "contracts", "invoicing", "payments", "webhooks"):
     if find_spec(f"{_app}.beat"):
         CELERY_BEAT_SCHEDULE.update(import_module(f"{_app}.beat").SCHEDULE)
 

@@ -20,6 +20,8 @@ STAGES = [
     ("contracts", "contracts/"),
     ("invoicing", "invoicing/"),
     ("payments", "payments/"),
+    # Around the flow, not a stage: the events' webhooks (and the events API).
+    ("webhooks", "webhooks/"),
 ]
 
 api_router = DefaultRouter()
