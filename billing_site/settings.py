@@ -173,6 +173,8 @@ DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="EUR")
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="billing@recur.local")
+# The address people open Recur at, for links in e-mails sent by jobs and commands (set-password links).
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 
 # Celery. With CELERY_BROKER_URL (Redis) it is used; without it, a real worker and beat run on
 # kombu's filesystem transport under var/broker, which needs no server.
