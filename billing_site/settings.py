@@ -230,7 +230,9 @@ SPECTACULAR_SETTINGS = {
         "Authenticate with `Authorization: Token <key>` or a session. Every POST accepts an "
         "`Idempotency-Key` header: the same key and body replay the first response; the same key "
         "with another body is refused with 409. Errors share one format: "
-        '`{"error": {"code", "message", "fields": {field: [messages]}}}`.'
+        '`{"error": {"code", "message", "fields": {field: [messages]}}}`. Amounts are strings at the '
+        'currency\'s minor unit (EUR `"250.00"`, JPY `"250"`); unit prices and quantities keep their '
+        'significant decimals (`"93.333333"`, `"2.5"`). Events: `GET /api/v1/events/?after=<sequence>`.'
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -102,7 +102,7 @@ def test_reference_data_endpoints(finance_api):
         format="json",
     )
     assert tax.status_code == 201, tax.json()
-    assert tax.json()["rates"][0]["rate_percent"] == "19.0000"
+    assert tax.json()["rates"][0]["rate_percent"] == "19"
     family = finance_api.post("/api/v1/product-families/", {"name": "Hardware", "approval_discount_percent": "5"}, format="json")
     assert family.status_code == 201
     book = finance_api.post("/api/v1/price-books/", {"name": "Standard CHF", "currency": "CHF", "is_standard": True}, format="json")
