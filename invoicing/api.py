@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from billing_site import clock
 from billing_site.api import IdempotentMixin, RecurViewSet
 from billing_site.errors import ValidationFailed
+from billing_site.money import round_money
 from billing_site.roles import ALL, FINANCE_ADMIN
 from invoicing import selectors, services
 from invoicing.models import (
@@ -30,6 +31,7 @@ from invoicing.models import (
 )
 from invoicing.selectors import INVOICE_SORTS, InvoiceFilter
 from invoicing.services.delivery import document_pdf_bytes
+from invoicing.services.documents import credit_note_unallocated_amount
 from invoicing.services.usage import MAX_RECORDS
 
 
@@ -61,11 +63,17 @@ class CreditNoteLineSerializer(serializers.ModelSerializer):
 
 class CreditNoteSerializer(serializers.ModelSerializer):
     lines = CreditNoteLineSerializer(many=True, read_only=True)
+    open_amount = serializers.SerializerMethodField(help_text="What is left to apply or refund (0 for a draft).")
+
+    def get_open_amount(self, note) -> str:
+        if note.status != CreditNote.Status.POSTED:
+            return str(round_money(0, note.currency))
+        return str(round_money(credit_note_unallocated_amount(note.pk), note.currency))
 
     class Meta:
         model = CreditNote
         fields = ["id", "number", "status", "kind", "account", "invoice", "legal_entity", "currency", "credit_date", "reason",
-                  "subtotal_amount", "tax_amount", "total_amount", "posted_at", "lines"]
+                  "subtotal_amount", "tax_amount", "total_amount", "open_amount", "posted_at", "lines"]
         read_only_fields = fields
 
 
@@ -74,11 +82,6 @@ class CreditNoteCreateSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300)
     lines = serializers.DictField(child=serializers.DecimalField(max_digits=18, decimal_places=6), required=False,
                                   help_text="{invoice_line_id: net amount}; omit to credit everything left.")
-
-
-class AllocateSerializer(serializers.Serializer):
-    invoice = serializers.IntegerField()
-    amount = serializers.DecimalField(max_digits=18, decimal_places=6)
 
 
 class DateSerializer(serializers.Serializer):
@@ -153,7 +156,8 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurView
 
 
 class CreditNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):
-    """Credit notes: create (full or chosen line amounts) as a draft, post, allocate to an open invoice."""
+    """Credit notes: create (full or chosen line amounts) as a draft, post. Applying one to an invoice or refunding
+    it is done on its balance: `/credit-note-balances/{id}/allocate/` and `/refund/` (payments)."""
 
     queryset = CreditNote.objects.prefetch_related("lines")
     serializer_class = CreditNoteSerializer
@@ -176,15 +180,6 @@ class CreditNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurV
     def post(self, request, pk=None, *args, **kwargs):
         note = services.credit_note_post(credit_note=get_object_or_404(CreditNote, pk=pk), actor=request.user, today=clock.today())
         return Response(CreditNoteSerializer(note).data)
-
-    @action(detail=True, methods=["post"], serializer_class=AllocateSerializer)
-    def allocate(self, request, pk=None, *args, **kwargs):
-        note = get_object_or_404(CreditNote, pk=pk)
-        data = AllocateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        allocation = services.credit_note_allocate(credit_note=note, invoice=get_object_or_404(Invoice, pk=data.validated_data["invoice"]),
-                                                   amount=data.validated_data["amount"], actor=request.user)
-        return Response({"id": allocation.pk, "invoice": allocation.invoice_id, "amount": str(allocation.amount)}, status=status.HTTP_201_CREATED)
 
 
 class InvoiceRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):
