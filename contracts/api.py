@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from billing_site import clock
 from billing_site.api import IdempotentMixin, RecurViewSet
+from billing_site.api_fields import DecimalValueField
 from billing_site.roles import ALL, FINANCE_ADMIN
 from catalog.models import Product
 from contracts import selectors, services
@@ -30,8 +31,8 @@ class OrderProductSerializer(serializers.ModelSerializer):
 
 class OrderProductInputSerializer(serializers.Serializer):
     product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all())
-    quantity = serializers.DecimalField(max_digits=18, decimal_places=6)
-    discount_percent = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True)
+    quantity = DecimalValueField(max_digits=18, decimal_places=6)
+    discount_percent = DecimalValueField(max_digits=9, decimal_places=6, required=False, allow_null=True)
     start_date = serializers.DateField(required=False, allow_null=True)
     end_date = serializers.DateField(required=False, allow_null=True)
 
@@ -122,8 +123,8 @@ class AmendmentSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=AmendmentType.choices)
     effective_date = serializers.DateField()
     subscription = serializers.PrimaryKeyRelatedField(queryset=Subscription.objects.all(), required=False, allow_null=True)
-    quantity = serializers.DecimalField(max_digits=18, decimal_places=6, required=False, allow_null=True)
-    unit_price = serializers.DecimalField(max_digits=18, decimal_places=6, required=False, allow_null=True)
+    quantity = DecimalValueField(max_digits=18, decimal_places=6, required=False, allow_null=True)
+    unit_price = DecimalValueField(max_digits=18, decimal_places=6, required=False, allow_null=True)
     product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all(), required=False, allow_null=True)
 
     def request(self) -> AmendmentRequest:

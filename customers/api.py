@@ -3,6 +3,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
 from billing_site.api import RecurViewSet
+from billing_site.api_fields import DecimalValueField
 from billing_site.roles import ALL
 from customers import services
 from customers.filters import SORTS, AccountFilter
@@ -18,7 +19,7 @@ class ContactSerializer(serializers.ModelSerializer):
 
 
 class AccountSerializer(serializers.ModelSerializer):
-    credit_limit_amount = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=0, required=False)
+    credit_limit_amount = DecimalValueField(max_digits=18, decimal_places=2, min_value=0, required=False)
     contacts = ContactSerializer(many=True, read_only=True)
 
     class Meta:

@@ -4,7 +4,7 @@ import datetime as dt
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from billing_site import clock
 from billing_site.api import IdempotentMixin, RecurViewSet
+from billing_site.api_fields import DecimalValueField
 from billing_site.errors import ValidationFailed
 from billing_site.money import round_money
 from billing_site.roles import ALL, FINANCE_ADMIN
@@ -80,7 +81,7 @@ class CreditNoteSerializer(serializers.ModelSerializer):
 class CreditNoteCreateSerializer(serializers.Serializer):
     invoice = serializers.IntegerField()
     reason = serializers.CharField(max_length=300)
-    lines = serializers.DictField(child=serializers.DecimalField(max_digits=18, decimal_places=6), required=False,
+    lines = serializers.DictField(child=DecimalValueField(max_digits=18, decimal_places=6), required=False,
                                   help_text="{invoice_line_id: net amount}; omit to credit everything left.")
 
 
@@ -198,7 +199,10 @@ class InvoiceRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurV
             actor=request.user, target_date=v["target_date"], invoice_date=v.get("invoice_date"), filters=v.get("filters"),
             auto_post=v.get("auto_post", False), send_documents=v.get("send_documents", True), chunk_size=v.get("chunk_size", 500),
         )
-        return Response(InvoiceRunSerializer(run).data, status=status.HTTP_201_CREATED)
+        # The run may have moved on already (a worker, or eager tasks): answer with its state as it is now.
+        run.refresh_from_db()
+        location = reverse("api:invoice-run-detail", kwargs={"pk": run.pk})
+        return Response(InvoiceRunSerializer(run).data, status=status.HTTP_201_CREATED, headers={"Location": location})
 
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None, *args, **kwargs):
@@ -242,7 +246,7 @@ _USAGE_RECORDS = inline_serializer(
         "subscription": serializers.IntegerField(required=False, help_text="Or account + product."),
         "account": serializers.IntegerField(required=False),
         "product": serializers.CharField(required=False, help_text="Product id or SKU."),
-        "quantity": serializers.DecimalField(max_digits=18, decimal_places=6),
+        "quantity": DecimalValueField(max_digits=18, decimal_places=6),
         "timestamp": serializers.DateTimeField(),
         "idempotency_key": serializers.CharField(),
     },

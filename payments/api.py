@@ -24,6 +24,7 @@ from rest_framework.response import Response
 
 from billing_site import clock
 from billing_site.api import RecurViewSet
+from billing_site.api_fields import DecimalValueField
 from billing_site.errors import ValidationFailed
 from billing_site.roles import ALL, FINANCE_ADMIN
 from customers.models import Account
@@ -74,17 +75,17 @@ class PaymentSerializer(serializers.ModelSerializer):
 
 class AllocateInput(serializers.Serializer):
     invoice = serializers.PrimaryKeyRelatedField(queryset=Invoice.objects.all())
-    amount = serializers.DecimalField(**AMOUNT)
+    amount = DecimalValueField(**AMOUNT)
     invoice_line = serializers.PrimaryKeyRelatedField(queryset=InvoiceLine.objects.all(), required=False, allow_null=True)
 
 
 class UnallocateInput(serializers.Serializer):
     invoice = serializers.PrimaryKeyRelatedField(queryset=Invoice.objects.all())
-    amount = serializers.DecimalField(**AMOUNT, required=False, allow_null=True)
+    amount = DecimalValueField(**AMOUNT, required=False, allow_null=True)
 
 
 class RefundInput(serializers.Serializer):
-    amount = serializers.DecimalField(**AMOUNT)
+    amount = DecimalValueField(**AMOUNT)
     reason = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
     method = serializers.ChoiceField(choices=PaymentMethodKind.choices, required=False, default=PaymentMethodKind.BANK_TRANSFER)
 
@@ -190,9 +191,9 @@ class CreditNoteBalanceViewSet(RecurViewSet):
 
 
 class InvoiceBalanceSerializer(serializers.ModelSerializer):
-    payments_amount = serializers.DecimalField(**AMOUNT, read_only=True)
-    credits_amount = serializers.DecimalField(**AMOUNT, read_only=True)
-    balance_amount = serializers.DecimalField(source="open_amount", **AMOUNT, read_only=True)
+    payments_amount = DecimalValueField(**AMOUNT, read_only=True)
+    credits_amount = DecimalValueField(**AMOUNT, read_only=True)
+    balance_amount = DecimalValueField(source="open_amount", **AMOUNT, read_only=True)
     payment_status = serializers.CharField(source="pay_status", read_only=True)
 
     class Meta:

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from billing_site import clock
 from billing_site.api import IdempotentMixin, RecurViewSet
+from billing_site.api_fields import DecimalValueField
 from billing_site.errors import NotFound
 from billing_site.money import sum_money
 from billing_site.roles import ALL, FINANCE_ADMIN
@@ -33,9 +34,9 @@ class QuoteLineSerializer(serializers.ModelSerializer):
     product_sku = serializers.CharField(source="product.sku", read_only=True)
     charge_type = serializers.CharField(read_only=True)
     multiplier = serializers.SerializerMethodField()
-    quantity = serializers.DecimalField(max_digits=18, decimal_places=6, coerce_to_string=True)
-    discount_percent = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True)
-    discount_amount = serializers.DecimalField(max_digits=18, decimal_places=6, required=False, allow_null=True)
+    quantity = DecimalValueField(max_digits=18, decimal_places=6, coerce_to_string=True)
+    discount_percent = DecimalValueField(max_digits=9, decimal_places=6, required=False, allow_null=True)
+    discount_amount = DecimalValueField(max_digits=18, decimal_places=6, required=False, allow_null=True)
     start_date = serializers.DateField(required=False)
     end_date = serializers.DateField(required=False, help_text="First day not served (half-open).")
 
@@ -64,7 +65,7 @@ class QuoteLineSerializer(serializers.ModelSerializer):
 
 
 class QuoteLineUpdateSerializer(QuoteLineSerializer):
-    quantity = serializers.DecimalField(max_digits=18, decimal_places=6, required=False)
+    quantity = DecimalValueField(max_digits=18, decimal_places=6, required=False)
 
     class Meta(QuoteLineSerializer.Meta):
         read_only_fields = [*QuoteLineSerializer.Meta.read_only_fields, "quote", "product"]
@@ -80,7 +81,7 @@ class QuoteSerializer(serializers.ModelSerializer):
     start_date = serializers.DateField(required=False)
     expiration_date = serializers.DateField(required=False)
     payment_terms_days = serializers.IntegerField(required=False, min_value=0, max_value=365)
-    quote_discount_percent = serializers.DecimalField(max_digits=5, decimal_places=2, required=False)
+    quote_discount_percent = DecimalValueField(max_digits=5, decimal_places=2, required=False)
 
     class Meta:
         model = Quote

@@ -53,7 +53,7 @@ def test_entry_create_with_tiers_and_error_format(finance_api, eur):
     assert response.status_code == 400
     assert response.json() == {
         "error": {
-            "code": "invalid", "message": "Some fields are invalid.",
+            "code": "invalid", "message": "tiers: Gap between tier 1 (up to 11) and tier 2 (from 12).",
             "fields": {"tiers": ["Gap between tier 1 (up to 11) and tier 2 (from 12)."]},
         }
     }

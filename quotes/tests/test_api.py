@@ -59,7 +59,7 @@ def test_bad_line_input_gets_the_error_format_and_saves_nothing(sales_api, cat, 
     assert response.status_code == 400
     assert response.json() == {
         "error": {
-            "code": "invalid", "message": "Some fields are invalid.",
+            "code": "invalid", "message": "quantity: The quantity must be greater than 0.",
             "fields": {
                 "quantity": ["The quantity must be greater than 0."],
                 "discount_percent": ["A discount must be between 0 and 100 %."],
