@@ -45,6 +45,8 @@ EVENT_TYPES: dict[str, str] = {
     "invoice_run.completed": _("An invoice run finished."),
 }
 
+EVENT_TYPE_CHOICES = [(t, t) for t in EVENT_TYPES]
+
 # Sent after the transaction that recorded events commits (args: event_ids, a list of Event pks).
 event_committed = Signal()
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import signal
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -50,20 +48,6 @@ class WriteResult:
     totals: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
 
 
-def _test_hook(point: str) -> None:
-    """Crash-test hook: RECUR_INVOICING_KILL_AT="after_lines:3" kills this process (SIGKILL) the 3rd
-    time the point is reached, mid-transaction. Used only by the killed-worker test."""
-    spec = os.environ.get("RECUR_INVOICING_KILL_AT")
-    if not spec:
-        return
-    name, _sep, count = spec.partition(":")
-    if name != point:
-        return
-    _test_hook.calls = getattr(_test_hook, "calls", 0) + 1
-    if _test_hook.calls >= int(count or 1):
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
 def write_bills(
     *,
     bills: list[AccountBill],
@@ -106,7 +90,6 @@ def write_bills(
         result.totals[doc.currency] += doc.total_amount
     _insert_invoice_lines(rows)
     result.lines = len(rows)
-    _test_hook("after_lines")
 
     credit_notes = _create_credit_notes(credit_docs, ctx=ctx, run_id=run_id, actor=actor)
     credit_lines = []
