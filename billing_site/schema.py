@@ -1,10 +1,49 @@
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Machine-readable: invalid, not_found, permission_denied, invalid_transition, …")
+    message = serializers.CharField(help_text="The reason, for people: the first field error or the rule that refused.")
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
+                                   help_text="Each invalid field with its messages.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+ERROR_RESPONSES = {
+    "400": "Invalid input: `fields` names each field with its messages.",
+    "401": "No token or session, or a bad token.",
+    "403": "The user's role does not allow this operation.",
+    "404": "No such object.",
+    "409": "The object's state refuses it (already posted, cancelled, …) or the Idempotency-Key was used with another body.",
+}
 
 
 class AutoSchema(SpectacularAutoSchema):
-    """Documents the Idempotency-Key header on every POST."""
+    """Documents the Idempotency-Key header on every POST and the error answers of every operation."""
+
+    def get_operation(self, *args, **kwargs):
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        ref = self.resolve_serializer(ErrorSerializer, "response").ref
+        codes = ["401", "403"]
+        if self.method in ("POST", "PUT", "PATCH") or self._is_list_view():
+            codes.append("400")
+        if "{" in self.path:
+            codes.append("404")
+        if self.method in ("POST", "PUT", "PATCH", "DELETE"):
+            codes.append("409")
+        for code in sorted(codes):
+            operation["responses"].setdefault(
+                code, {"content": {"application/json": {"schema": ref}}, "description": ERROR_RESPONSES[code]}
+            )
+        return operation
 
     def get_override_parameters(self):
         params = super().get_override_parameters()

@@ -4,7 +4,7 @@ import datetime as dt
 
 from django.shortcuts import get_object_or_404
 from django.urls import path
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -39,7 +39,9 @@ class OrderProductInputSerializer(serializers.Serializer):
 
 class OrderSerializer(serializers.ModelSerializer):
     products = OrderProductSerializer(many=True, read_only=True)
-    contract_number = serializers.CharField(source="contract.number", read_only=True, default=None)
+    contract_number = serializers.CharField(source="contract.number", read_only=True, default=None, allow_null=True)
+    amendment_type = serializers.ChoiceField(choices=AmendmentType.choices, allow_blank=True, read_only=True,
+                                             help_text="Blank for a new or renewal order.")
 
     class Meta:
         model = Order
@@ -188,6 +190,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSe
                 services.order_product_add(order=order, actor=request.user, **item)
         return Response(OrderSerializer(Order.objects.get(pk=order.pk)).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=None, responses={200: ContractSerializer})
     @action(detail=True, methods=["post"])
     def activate(self, request, *args, **kwargs):
         """Activate the order; a second call returns the same contract (200)."""
@@ -237,6 +240,12 @@ class ContractViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurVie
         order = services.contract_amend(contract=contract, request=serializer.request(), actor=request.user, today=clock.today())
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=None, responses={200: inline_serializer("RenewResult", fields={
+        "contract": ContractSerializer(allow_null=True, help_text="The new contract (auto-renewal), else null."),
+        "quote": inline_serializer("RenewalQuote", fields={
+            "id": serializers.IntegerField(), "number": serializers.CharField(), "version": serializers.IntegerField(),
+        }, allow_null=True, help_text="The renewal quote to present (no auto-renewal), else null."),
+    })})
     @action(detail=True, methods=["post"])
     def renew(self, request, *args, **kwargs):
         """Renew now: the new contract (auto-renew) or the renewal quote; a second call returns the same."""

@@ -169,6 +169,7 @@ class CreditNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurV
     def get_serializer_class(self):
         return CreditNoteCreateSerializer if self.action == "create" else CreditNoteSerializer
 
+    @extend_schema(request=CreditNoteCreateSerializer, responses={201: CreditNoteSerializer})
     def create(self, request, *args, **kwargs):
         data = CreditNoteCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)

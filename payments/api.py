@@ -17,6 +17,7 @@ The credit summary is at /api/v1/accounts/{id}/credit-summary/ (quotes stage).
 """
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -114,6 +115,7 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurView
     def _payment(self, pk):
         return get_object_or_404(Payment, pk=pk)
 
+    @extend_schema(request=AllocateInput, responses={201: AllocationSerializer})
     @action(detail=True, methods=["post"])
     def allocate(self, request, pk=None, *args, **kwargs):
         payment = self._payment(pk)
@@ -122,6 +124,7 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurView
                                                invoice_line=data.get("invoice_line"), today=clock.today(), actor=request.user)
         return Response(AllocationSerializer(allocation).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=UnallocateInput, responses={201: AllocationSerializer(many=True)})
     @action(detail=True, methods=["post"])
     def unallocate(self, request, pk=None, *args, **kwargs):
         payment = self._payment(pk)
@@ -130,11 +133,13 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurView
                                            today=clock.today(), actor=request.user)
         return Response(AllocationSerializer(rows, many=True).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=None, responses={201: AllocationSerializer(many=True)})
     @action(detail=True, methods=["post"], url_path="auto-allocate")
     def auto_allocate(self, request, pk=None, *args, **kwargs):
         rows = services.payment_auto_allocate(payment=self._payment(pk), today=clock.today(), actor=request.user)
         return Response(AllocationSerializer(rows, many=True).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=RefundInput, responses={201: RefundSerializer})
     @action(detail=True, methods=["post"])
     def refund(self, request, pk=None, *args, **kwargs):
         data = _valid(RefundInput, request)
@@ -173,6 +178,7 @@ class CreditNoteBalanceViewSet(RecurViewSet):
     write_roles = FINANCE_ADMIN
     serializer_class = AllocateInput
 
+    @extend_schema(request=AllocateInput, responses={201: AllocationSerializer})
     @action(detail=True, methods=["post"])
     def allocate(self, request, pk=None, *args, **kwargs):
         note = get_object_or_404(CreditNote, pk=pk)
@@ -181,6 +187,7 @@ class CreditNoteBalanceViewSet(RecurViewSet):
                                                    invoice_line=data.get("invoice_line"), today=clock.today(), actor=request.user)
         return Response(AllocationSerializer(allocation).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=RefundInput, responses={201: RefundSerializer})
     @action(detail=True, methods=["post"])
     def refund(self, request, pk=None, *args, **kwargs):
         note = get_object_or_404(CreditNote, pk=pk)

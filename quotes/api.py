@@ -176,7 +176,8 @@ class QuoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSe
         services.quote_delete(quote=quote, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @action(detail=True, methods=["get"])
+    @extend_schema(responses=QuoteLineSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def lines(self, request, *args, pk=None, **kwargs):
         """The quote's lines."""
         quote = get_object_or_404(Quote, pk=pk)
