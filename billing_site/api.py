@@ -7,12 +7,16 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import exceptions, status, viewsets
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from billing_site.errors import DomainError, ValidationFailed
 from billing_site.models import IdempotencyRecord
+from billing_site.permissions import RolePermission
+from billing_site.roles import ALL
 
 
 def _flatten(detail) -> list[str]:
@@ -155,3 +159,11 @@ class RecurModelViewSet(IdempotentMixin, viewsets.ModelViewSet):
 
 class RecurReadOnlyViewSet(IdempotentMixin, viewsets.ReadOnlyModelViewSet):
     pass
+
+
+class ApiSchemaView(SpectacularAPIView):
+    """The OpenAPI schema for token clients (`GET /api/v1/schema/`, `?format=json`); any role."""
+
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [RolePermission]
+    read_roles = write_roles = ALL

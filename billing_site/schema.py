@@ -24,8 +24,22 @@ ERROR_RESPONSES = {
 }
 
 
+STANDARD_ACTIONS = {"list", "retrieve", "create", "update", "partial_update", "destroy"}
+
+
 class AutoSchema(SpectacularAutoSchema):
     """Documents the Idempotency-Key header on every POST and the error answers of every operation."""
+
+    def get_operation_id(self):
+        """`<resource>_<action>`: `quotes_submit`, `orders_activate`, `invoices_post` (no `_create` on actions)."""
+        operation_id = super().get_operation_id()
+        action = getattr(self.view, "action", None)
+        # A custom viewset action, or a plain APIView (which does one thing): its name is the operation.
+        if action not in STANDARD_ACTIONS:
+            for suffix in ("_create", "_retrieve", "_list"):
+                if operation_id.endswith(suffix):
+                    return operation_id.removesuffix(suffix)
+        return operation_id
 
     def get_operation(self, *args, **kwargs):
         operation = super().get_operation(*args, **kwargs)

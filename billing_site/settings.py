@@ -242,6 +242,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Operation ids and tags without the version prefix: `accounts_list`, `quotes_submit`.
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SCHEMA_PATH_PREFIX_TRIM": False,
     # One readable name per choice set (several models have a `status`); drf-spectacular resolves nested
     # dotted paths, so the kernel imports no stage for it.
     "ENUM_NAME_OVERRIDES": {

@@ -10,6 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from billing_site import user_api, user_views, views
+from billing_site.api import ApiSchemaView
 from billing_site.roles import ALL, role_required
 
 # The product-to-cash stages, in flow order, each under its own prefix.
@@ -36,6 +37,7 @@ for app, _prefix in STAGES:
 
 api_patterns = [
     path("auth/token/", views.ApiTokenView.as_view(), name="api-token"),
+    path("schema/", ApiSchemaView.as_view(), name="schema"),
     *api_extra,
     path("", include(api_router.urls)),
 ]

@@ -127,3 +127,25 @@ def test_the_main_endpoints_answer_what_the_schema_says(schema, celery_eager, dj
     call("get", "/api/v1/tokens/", expect=200)
     call("post", f"/api/v1/contracts/{contract['id']}/renew/", expect=200)
     assert len(call.checked) == 33
+
+
+def test_operation_ids_are_readable_and_unique(schema):
+    ids = [op["operationId"] for item in schema["paths"].values() for op in item.values() if isinstance(op, dict) and "operationId" in op]
+    assert len(ids) == len(set(ids))
+    assert {"accounts_create", "quotes_submit", "quotes_accept", "orders_activate", "invoice_runs_create", "invoices_post",
+            "payments_create", "credit_note_balances_allocate", "events_list", "users_invite", "tokens_revoke"} <= set(ids)
+    assert not [i for i in ids if i.startswith("v1_")]
+    errors = schema["paths"]["/api/v1/invoices/{id}/post/"]["post"]["responses"]
+    assert sorted(errors) == ["200", "400", "401", "403", "404", "409"]
+
+
+def test_token_clients_read_the_schema(finance_user):
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=finance_user)
+    client = APIClient()
+    assert client.get("/api/v1/schema/?format=json").status_code == 401
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    response = client.get("/api/v1/schema/?format=json")
+    assert response.status_code == 200
+    assert response.json()["info"]["title"] == "Recur API"
