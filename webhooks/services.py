@@ -225,10 +225,19 @@ def webhook_delivery_attempt(*, delivery_id: int, now: dt.datetime | None = None
     """Send one delivery if it is still pending, due in its account's order and not claimed by another
     worker; record the attempt. Returns the delivery, or None when there was nothing to do."""
     now = now or clock.now()
-    claimed = (
+    waiting = (
         Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING, endpoint__is_active=True)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
         .exclude(Exists(_earlier_pending()))
+        .exists()
+    )
+    if not waiting:
+        return None
+    # The claim filters on the row's own columns only, so PostgreSQL re-checks them after waiting for a
+    # concurrent claim (a join or subquery in the UPDATE would be judged on the old snapshot and let
+    # two workers both claim the row).
+    claimed = (
+        Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.PENDING)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
         .update(lease_until=now + LEASE)
     )
     if not claimed:
