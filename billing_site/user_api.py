@@ -2,7 +2,7 @@
 
 from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -47,7 +47,9 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet
     read_roles = write_roles = frozenset({Role.ADMIN})
     filter_backends: list = []
 
-    @extend_schema(operation_id="users_invite", request=UserInviteSerializer, responses={201: UserSerializer})
+    @extend_schema(operation_id="users_invite", request=UserInviteSerializer, responses={201: UserSerializer},
+                   examples=[OpenApiExample("Invite a finance clerk", request_only=True, value={
+                       "username": "nina", "email": "nina@example.com", "first_name": "Nina", "role": "Finance"})])
     def create(self, request, *args, **kwargs):
         data = UserInviteSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -1,4 +1,5 @@
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
@@ -37,6 +38,9 @@ class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurView
     ordering_fields = list(SORTS.values())
     read_roles = write_roles = ALL
 
+    @extend_schema(examples=[OpenApiExample("A French account", request_only=True, value={
+        "name": "Maison Verte", "country": "FR", "currency": "EUR", "billing_day": 1, "payment_terms_days": 30,
+        "billing_emails": "ap@maison-verte.test"})])
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -192,6 +192,8 @@ class InvoiceRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurV
     filterset_fields = ["status", "target_date"]
     read_roles = write_roles = FINANCE_ADMIN
 
+    @extend_schema(examples=[OpenApiExample("Bill what is due on a date", request_only=True, value={
+        "target_date": "2026-12-01", "auto_post": False})])
     def create(self, request, *args, **kwargs):
         data = InvoiceRunSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -17,7 +17,7 @@ The credit summary is at /api/v1/accounts/{id}/credit-summary/ (quotes stage).
 """
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -101,6 +101,9 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurView
     read_roles = ALL
     write_roles = FINANCE_ADMIN
 
+    @extend_schema(examples=[OpenApiExample("A bank transfer, settling open invoices", request_only=True, value={
+        "account": 7, "currency": "EUR", "amount": "1200.00", "received_date": "2026-12-05", "method": "bank_transfer",
+        "reference": "INV000001", "auto_allocate": True})])
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)

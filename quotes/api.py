@@ -8,7 +8,7 @@ from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -154,6 +154,8 @@ class QuoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSe
         quote = self.get_queryset().get(pk=quote.pk)
         return Response(QuoteSerializer(quote, context=self.get_serializer_context()).data, status=code)
 
+    @extend_schema(examples=[OpenApiExample("A 12-month quote", request_only=True, value={
+        "account": 7, "price_book": 1, "start_date": "2026-12-01", "term_months": 12, "expiration_date": "2026-12-31"})])
     def create(self, request, *args, **kwargs):
         serializer = QuoteSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)

@@ -1,7 +1,7 @@
 """The events API: `GET /api/v1/events/?after=<sequence>` for clients that poll instead of receiving webhooks."""
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.exceptions import ValidationError
 
@@ -50,6 +50,11 @@ class EventViewSet(mixins.ListModelMixin, RecurViewSet):
             OpenApiParameter("type", str, description="Comma-separated event types, e.g. invoice.posted,invoice.paid."),
             OpenApiParameter("account", int, description="Only the events of this account."),
         ],
+        examples=[OpenApiExample("An invoice posted", response_only=True, value={
+            "count": 1, "next": None, "previous": None, "results": [{
+                "id": "evt_5f0c2a9d1e7b4c3a8f6e2d10", "sequence": 42, "type": "invoice.posted",
+                "created_at": "2026-12-01T08:00:03Z", "account_id": 7,
+                "data": {"id": 11, "number": "INV000001", "status": "posted", "currency": "EUR", "total_amount": "1200.00"}}]})],
     )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
