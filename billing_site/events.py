@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.dispatch import Signal
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from billing_site import clock
@@ -26,7 +27,7 @@ from billing_site.models import Event
 from billing_site.money import round_money
 
 # The catalogue: every type a service may record, with what it means. docs/api.md lists the same.
-EVENT_TYPES: dict[str, str] = {
+EVENT_TYPES: dict[str, Promise] = {
     "account.updated": _("An account's details or status changed."),
     "account.credit_hold_changed": _("An account was put on credit hold or released from it."),
     "quote.approved": _("A quote was approved (by Finance, or with no approval needed)."),

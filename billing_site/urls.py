@@ -27,7 +27,7 @@ STAGES = [
 
 api_router = DefaultRouter()
 user_api.register(api_router)
-api_extra = []
+api_extra: list = []
 for app, _prefix in STAGES:
     if find_spec(f"{app}.api"):
         module = import_module(f"{app}.api")

@@ -11,7 +11,7 @@ import re
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import AbstractUser, Group
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.db import transaction
@@ -80,7 +80,7 @@ def set_password_link(user, base_url: str = "") -> str:
 
 @transaction.atomic
 def user_invite(*, actor, username: str, email: str, role, first_name: str = "", last_name: str = "",
-                password: str | None = None, send_email: bool = True, base_url: str = "") -> User:
+                password: str | None = None, send_email: bool = True, base_url: str = "") -> AbstractUser:
     """Create a user with a role; without a password, e-mail them a link to set one."""
     _require_admin(actor)
     errors: dict = {}
@@ -120,7 +120,7 @@ def user_invite(*, actor, username: str, email: str, role, first_name: str = "",
 
 
 @transaction.atomic
-def user_set_role(*, actor, user, role) -> User:
+def user_set_role(*, actor, user, role) -> AbstractUser:
     """Give a user another role (never one's own)."""
     _require_admin(actor)
     role = _clean_role(role)
@@ -136,7 +136,7 @@ def user_set_role(*, actor, user, role) -> User:
 
 
 @transaction.atomic
-def user_set_active(*, actor, user, active: bool) -> User:
+def user_set_active(*, actor, user, active: bool) -> AbstractUser:
     """Deactivate a user (they can no longer sign in and their API token is revoked) or reactivate one."""
     _require_admin(actor)
     user = User.objects.select_for_update().get(pk=user.pk)
