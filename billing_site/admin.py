@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from billing_site.models import AuditLog, IdempotencyRecord, UserProfile
+from billing_site.models import AuditLog, Event, IdempotencyRecord, UserProfile
 
 admin.site.site_header = "Recur administration"
 admin.site.site_title = "Recur"
@@ -39,3 +39,21 @@ class IdempotencyRecordAdmin(admin.ModelAdmin):
 @admin.register(UserProfile)
 class UserProfileAdmin(admin.ModelAdmin):
     list_display = ["user", "language"]
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    """The outbox is append-only: visible, never editable."""
+
+    list_display = ["id", "created_at", "type", "account_id", "event_id"]
+    list_filter = ["type"]
+    search_fields = ["event_id"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

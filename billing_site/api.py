@@ -7,12 +7,16 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import exceptions, status, viewsets
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from billing_site.errors import DomainError
+from billing_site.errors import DomainError, ValidationFailed
 from billing_site.models import IdempotencyRecord
+from billing_site.permissions import RolePermission
+from billing_site.roles import ALL
 
 
 def _flatten(detail) -> list[str]:
@@ -33,10 +37,21 @@ def error_body(code: str, message: str, fields: dict | None = None) -> dict:
     return {"error": {"code": code, "message": str(message), "fields": fields or {}}}
 
 
+def _first_field_error(fields: dict) -> str:
+    """The top-level message of a field error: its reason, named by the field ("amount: Only €75.00 is open")."""
+    for field, messages in fields.items():
+        if messages:
+            return f"{field}: {messages[0]}"
+    return str(_("Some fields are invalid."))
+
+
 def exception_handler(exc, context):
-    """Every API error has the shape {"error": {"code", "message", "fields"}}."""
+    """Every API error has the shape {"error": {"code", "message", "fields"}}; the message carries the reason."""
     if isinstance(exc, DomainError):
-        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
+        message = exc.message
+        if exc.fields and str(message) == str(ValidationFailed.default_message):
+            message = _first_field_error(exc.fields)
+        return Response(error_body(exc.code, message, exc.fields), status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
         fields = {k: [str(m) for m in v] for k, v in getattr(exc, "message_dict", {}).items()}
         exc = exceptions.ValidationError(fields or exc.messages)
@@ -54,7 +69,7 @@ def exception_handler(exc, context):
             general = _flatten(detail.get("non_field_errors", []))
         else:
             fields, general = {}, _flatten(detail)
-        message = " ".join(general) or _("Some fields are invalid.")
+        message = " ".join(general) or _first_field_error(fields)
         response.data = error_body("invalid", message, fields)
     else:
         code = getattr(exc, "default_code", "error")
@@ -144,3 +159,11 @@ class RecurModelViewSet(IdempotentMixin, viewsets.ModelViewSet):
 
 class RecurReadOnlyViewSet(IdempotentMixin, viewsets.ReadOnlyModelViewSet):
     pass
+
+
+class ApiSchemaView(SpectacularAPIView):
+    """The OpenAPI schema for token clients (`GET /api/v1/schema/`, `?format=json`); any role."""
+
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [RolePermission]
+    read_roles = write_roles = ALL

@@ -23,6 +23,7 @@ class BillingSiteConfig(AppConfig):
         from billing_site.forms import localize_number_fields
 
         localize_number_fields()
+        _api_decimals()
         post_migrate.connect(_sync_roles, dispatch_uid="recur_sync_roles")
 
 
@@ -30,3 +31,13 @@ def _last_app_with_models() -> str:
     from django.apps import apps
 
     return [c.name for c in apps.get_app_configs() if c.models_module is not None][-1]
+
+
+def _api_decimals() -> None:
+    """Every ModelSerializer renders model DecimalFields through the kernel's one field (billing_site.api_fields)."""
+    from django.db import models
+    from rest_framework.serializers import ModelSerializer
+
+    from billing_site.api_fields import DecimalValueField
+
+    ModelSerializer.serializer_field_mapping[models.DecimalField] = DecimalValueField

@@ -17,7 +17,7 @@ def ensure_broker_dirs() -> None:
     from django.conf import settings
 
     opts = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}) or {}
-    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if opts.get(key):
             Path(opts[key]).mkdir(parents=True, exist_ok=True)
     for folder in (settings.STATIC_ROOT, settings.MEDIA_ROOT):

@@ -80,3 +80,51 @@ class UserProfile(models.Model):
 
     def __str__(self) -> str:
         return str(self.user)
+
+
+class EventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("The event outbox is append-only.")
+
+
+class Event(models.Model):
+    """One domain event in the outbox, written in the transaction of the change it describes.
+
+    The kernel knows no stage: `account_id` is a plain integer, not a foreign key. Webhooks and
+    polling clients read the outbox in `id` order; a row is never edited or deleted.
+    """
+
+    event_id = models.CharField(_("event id"), max_length=40, unique=True, editable=False)
+    type = models.CharField(_("type"), max_length=64, db_index=True)
+    account_id = models.BigIntegerField(_("account"), null=True, blank=True, db_index=True)
+    payload = models.JSONField(_("payload"), default=dict)
+    created_at = models.DateTimeField(_("created at"), db_index=True)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.type}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("The event outbox is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The event outbox is append-only.")
+
+    def body(self) -> dict:
+        """The stable JSON document sent to webhooks and returned by the events API."""
+        return {
+            "id": self.event_id,
+            "sequence": self.pk,
+            "type": self.type,
+            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+            "account_id": self.account_id,
+            "data": self.payload,
+        }

@@ -1,9 +1,63 @@
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Machine-readable: invalid, not_found, permission_denied, invalid_transition, …")
+    message = serializers.CharField(help_text="The reason, for people: the first field error or the rule that refused.")
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
+                                   help_text="Each invalid field with its messages.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+ERROR_RESPONSES = {
+    "400": "Invalid input: `fields` names each field with its messages.",
+    "401": "No token or session, or a bad token.",
+    "403": "The user's role does not allow this operation.",
+    "404": "No such object.",
+    "409": "The object's state refuses it (already posted, cancelled, …) or the Idempotency-Key was used with another body.",
+}
+
+
+STANDARD_ACTIONS = {"list", "retrieve", "create", "update", "partial_update", "destroy"}
 
 
 class AutoSchema(SpectacularAutoSchema):
-    """Documents the Idempotency-Key header on every POST."""
+    """Documents the Idempotency-Key header on every POST and the error answers of every operation."""
+
+    def get_operation_id(self):
+        """`<resource>_<action>`: `quotes_submit`, `orders_activate`, `invoices_post` (no `_create` on actions)."""
+        operation_id = super().get_operation_id()
+        action = getattr(self.view, "action", None)
+        # A custom viewset action, or a plain APIView (which does one thing): its name is the operation.
+        if action not in STANDARD_ACTIONS:
+            for suffix in ("_create", "_retrieve", "_list"):
+                if operation_id.endswith(suffix):
+                    return operation_id.removesuffix(suffix)
+        return operation_id
+
+    def get_operation(self, *args, **kwargs):
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        ref = self.resolve_serializer(ErrorSerializer, "response").ref
+        codes = ["401", "403"]
+        if self.method in ("POST", "PUT", "PATCH") or self._is_list_view():
+            codes.append("400")
+        if "{" in self.path:
+            codes.append("404")
+        if self.method in ("POST", "PUT", "PATCH", "DELETE"):
+            codes.append("409")
+        for code in sorted(codes):
+            operation["responses"].setdefault(
+                code, {"content": {"application/json": {"schema": ref}}, "description": ERROR_RESPONSES[code]}
+            )
+        return operation
 
     def get_override_parameters(self):
         params = super().get_override_parameters()
@@ -18,3 +72,20 @@ class AutoSchema(SpectacularAutoSchema):
                 ),
             ]
         return params
+
+
+class DecimalValueFieldExtension(OpenApiSerializerFieldExtension):
+    """Documents the kernel's decimal field: money at the currency's minor unit, the rest as significant digits."""
+
+    target_class = "billing_site.api_fields.DecimalValueField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$"}
+        if direction == "response":
+            if self.target.is_money:
+                schema["description"] = "Amount at the currency's minor unit: EUR \"250.00\", JPY \"250\", KWD \"250.000\"."
+                schema["example"] = "250.00"
+            else:
+                schema["description"] = "Significant decimals only, up to 6 places: \"93.333333\", \"2.5\", \"250\"."
+                schema["example"] = "2.5"
+        return schema

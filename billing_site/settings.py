@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "payments",
     "accounting",
     "imports",
+    # Around the flow: delivers the events the stages record (imports none of them).
+    "webhooks",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -184,6 +186,10 @@ INVOICING_ACCOUNTS_PER_TRANSACTION = env.int("INVOICING_ACCOUNTS_PER_TRANSACTION
 # Payments: a transiently declined charge is tried again this many days after the first decline.
 PAYMENT_RETRY_DAYS = [int(d) for d in env.list("PAYMENT_RETRY_DAYS", default=["3", "5", "7"])]
 
+# Webhooks: seconds a receiver has to answer, and failed attempts in a row that disable an endpoint.
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=10)
+WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=50)
+
 # Money
 CURRENCIES = ("EUR", "USD", "GBP", "CHF", "JPY", "KWD")
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="EUR")
@@ -192,6 +198,8 @@ DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="EUR")
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="billing@recur.local")
+# The address people open Recur at, for links in e-mails sent by jobs and commands (set-password links).
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
 
 # Celery. With CELERY_BROKER_URL (Redis) it is used; without it, a real worker and beat run on
 # kombu's filesystem transport under var/broker, which needs no server.
@@ -202,6 +210,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        # kombu keeps its exchange tables here; its default is ./control in the working directory.
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
     CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=f"file://{BROKER_DIR / 'results'}")
@@ -219,7 +229,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "heartbeat": {"task": "billing_site.tasks.heartbeat", "schedule": 300.0},
 }
-for _app in ("customers", "catalog", "quotes", "contracts", "invoicing", "payments", "accounting"):
+for _app in ("customers", "catalog", "quotes", "contracts", "invoicing", "payments", "accounting", "webhooks"):
     if find_spec(f"{_app}.beat"):
         CELERY_BEAT_SCHEDULE.update(import_module(f"{_app}.beat").SCHEDULE)
 
@@ -247,7 +257,9 @@ SPECTACULAR_SETTINGS = {
         "Authenticate with `Authorization: Token <key>` or a session. Every POST accepts an "
         "`Idempotency-Key` header: the same key and body replay the first response; the same key "
         "with another body is refused with 409. Errors share one format: "
-        '`{"error": {"code", "message", "fields": {field: [messages]}}}`.'
+        '`{"error": {"code", "message", "fields": {field: [messages]}}}`. Amounts are strings at the '
+        'currency\'s minor unit (EUR `"250.00"`, JPY `"250"`); unit prices and quantities keep their '
+        'significant decimals (`"93.333333"`, `"2.5"`). Events: `GET /api/v1/events/?after=<sequence>`.'
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -255,25 +267,32 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Operation ids and tags without the version prefix: `accounts_list`, `quotes_submit`.
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SCHEMA_PATH_PREFIX_TRIM": False,
+    # One readable name per choice set (several models have a `status`); drf-spectacular resolves nested
+    # dotted paths, so the kernel imports no stage for it.
     "ENUM_NAME_OVERRIDES": {
-        "AccountStatusEnum": "billing_site.schema_enums.AccountStatus",
-        "QuoteStatusEnum": "billing_site.schema_enums.QuoteStatus",
-        "OrderTypeEnum": "billing_site.schema_enums.OrderType",
-        "OrderStatusEnum": "billing_site.schema_enums.OrderStatus",
-        "AmendmentTypeEnum": "billing_site.schema_enums.AmendmentType",
-        "ContractStatusEnum": "billing_site.schema_enums.ContractStatus",
-        "SubscriptionStatusEnum": "billing_site.schema_enums.SubscriptionStatus",
-        "ScheduleEntryKindEnum": "billing_site.schema_enums.ScheduleEntryKind",
-        "ScheduleEntryStatusEnum": "billing_site.schema_enums.ScheduleEntryStatus",
-        "InvoiceStatusEnum": "billing_site.schema_enums.InvoiceStatus",
-        "LineSourceEnum": "billing_site.schema_enums.LineSource",
-        "CreditNoteKindEnum": "billing_site.schema_enums.CreditNoteKind",
-        "CreditNoteStatusEnum": "billing_site.schema_enums.CreditNoteStatus",
-        "InvoiceRunStatusEnum": "billing_site.schema_enums.InvoiceRunStatus",
-        "StatementLineStatusEnum": "billing_site.schema_enums.StatementLineStatus",
-        "PaymentRunStatusEnum": "billing_site.schema_enums.PaymentRunStatus",
-        "PaymentAttemptStatusEnum": "billing_site.schema_enums.PaymentAttemptStatus",
-        "PaymentSourceEnum": "billing_site.schema_enums.PaymentSource",
+        "EventTypeEnum": "billing_site.events.EVENT_TYPE_CHOICES",
+        "RoleEnum": "billing_site.roles.Role",
+        "AccountStatusEnum": "customers.models.Account.Status",
+        "QuoteStatusEnum": "quotes.models.Quote.Status",
+        "OrderTypeEnum": "contracts.models.Order.Type",
+        "OrderStatusEnum": "contracts.models.Order.Status",
+        "AmendmentTypeEnum": "contracts.models.AmendmentType",
+        "ContractStatusEnum": "contracts.models.Contract.Status",
+        "SubscriptionStatusEnum": "contracts.models.Subscription.Status",
+        "ScheduleEntryKindEnum": "contracts.models.ScheduleEntry.Kind",
+        "ScheduleEntryStatusEnum": "contracts.models.ScheduleEntry.Status",
+        "InvoiceStatusEnum": "invoicing.models.Invoice.Status",
+        "LineSourceEnum": "invoicing.models.LineSource",
+        "CreditNoteKindEnum": "invoicing.models.CreditNote.Kind",
+        "CreditNoteStatusEnum": "invoicing.models.CreditNote.Status",
+        "InvoiceRunStatusEnum": "invoicing.models.InvoiceRun.Status",
+        "StatementLineStatusEnum": "payments.models.StatementLine.Status",
+        "PaymentRunStatusEnum": "payments.models.PaymentRun.Status",
+        "PaymentAttemptStatusEnum": "payments.models.PaymentAttempt.Status",
+        "PaymentSourceEnum": "payments.models.Payment.Source",
     },
 }
 

@@ -9,7 +9,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from billing_site import views
+from billing_site import user_api, user_views, views
+from billing_site.api import ApiSchemaView
 from billing_site.roles import ALL, role_required
 
 # The product-to-cash stages, in flow order, each under its own prefix.
@@ -23,10 +24,13 @@ STAGES = [
     ("accounting", "accounting/"),
     # Around the flow: imports every stage, imported by none.
     ("imports", "imports/"),
+    # Around the flow, not a stage: the events' webhooks (and the events API).
+    ("webhooks", "webhooks/"),
 ]
 
 api_router = DefaultRouter()
-api_extra = []
+user_api.register(api_router)
+api_extra: list = []
 for app, _prefix in STAGES:
     if find_spec(f"{app}.api"):
         module = import_module(f"{app}.api")
@@ -36,6 +40,7 @@ for app, _prefix in STAGES:
 
 api_patterns = [
     path("auth/token/", views.ApiTokenView.as_view(), name="api-token"),
+    path("schema/", ApiSchemaView.as_view(), name="schema"),
     *api_extra,
     path("", include(api_router.urls)),
 ]
@@ -58,6 +63,15 @@ urlpatterns = [
     ),
     path("activity/", views.activity, name="activity"),
     path("search/", views.search, name="search"),
+    path("users/", user_views.user_list, name="user-list"),
+    path("users/invite/", user_views.user_invite, name="user-invite"),
+    path("users/<int:pk>/", user_views.user_detail, name="user-detail"),
+    path("users/<int:pk>/active/", user_views.user_active, name="user-active"),
+    path("users/<int:pk>/revoke-token/", user_views.token_revoke, name="token-revoke"),
+    path("me/token/", user_views.my_token, name="my-token"),
+    # The link of an invitation e-mail: choose a password (public, the token is the credential).
+    path("reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
+    path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_patterns, "api"), namespace="api")),
     path("api/schema/", role_required(ALL)(SpectacularAPIView.as_view()), name="api-schema"),

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing_site.api import IdempotentMixin, RecurViewSet
+from billing_site.api_fields import DecimalValueField
 from billing_site.roles import ALL, FINANCE_ADMIN
 from catalog import selectors, services
 from catalog.filters import SORTS, ProductFilter
@@ -106,10 +107,10 @@ class PriceBookSerializer(serializers.ModelSerializer):
 
 
 class TierSerializer(serializers.Serializer):
-    lower = serializers.DecimalField(max_digits=18, decimal_places=6)
-    upper = serializers.DecimalField(max_digits=18, decimal_places=6, allow_null=True, required=False)
-    unit_price = serializers.DecimalField(max_digits=18, decimal_places=6)
-    flat_fee = serializers.DecimalField(max_digits=18, decimal_places=6, required=False)
+    lower = DecimalValueField(max_digits=18, decimal_places=6)
+    upper = DecimalValueField(max_digits=18, decimal_places=6, allow_null=True, required=False)
+    unit_price = DecimalValueField(max_digits=18, decimal_places=6)
+    flat_fee = DecimalValueField(max_digits=18, decimal_places=6, required=False)
 
 
 class PriceBookEntrySerializer(serializers.Serializer):
@@ -119,10 +120,10 @@ class PriceBookEntrySerializer(serializers.Serializer):
     product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all())
     price_book = serializers.PrimaryKeyRelatedField(queryset=PriceBook.objects.all())
     pricing_model = serializers.CharField(required=False)
-    unit_price = serializers.DecimalField(max_digits=18, decimal_places=6, allow_null=True, required=False)
+    unit_price = DecimalValueField(max_digits=18, decimal_places=6, allow_null=True, required=False)
     currency = serializers.CharField(required=False, max_length=3)
-    package_size = serializers.DecimalField(max_digits=18, decimal_places=6, allow_null=True, required=False)
-    free_units = serializers.DecimalField(max_digits=18, decimal_places=6, required=False)
+    package_size = DecimalValueField(max_digits=18, decimal_places=6, allow_null=True, required=False)
+    free_units = DecimalValueField(max_digits=18, decimal_places=6, required=False)
     active = serializers.BooleanField(required=False)
     tiers = TierSerializer(many=True, required=False)
 
@@ -150,7 +151,7 @@ class PriceBookEntrySerializer(serializers.Serializer):
 class PreviewRequestSerializer(serializers.Serializer):
     product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all())
     price_book = serializers.PrimaryKeyRelatedField(queryset=PriceBook.objects.all())
-    quantity = serializers.DecimalField(max_digits=18, decimal_places=6)
+    quantity = DecimalValueField(max_digits=18, decimal_places=6)
     start = serializers.DateField()
     end = serializers.DateField(required=False, allow_null=True)
     billing_day = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=31)

@@ -4,7 +4,7 @@ import datetime as dt
 
 from django.shortcuts import get_object_or_404
 from django.urls import path
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from billing_site import clock
 from billing_site.api import IdempotentMixin, RecurViewSet
+from billing_site.api_fields import DecimalValueField
 from billing_site.money import round_money
 from billing_site.roles import ALL, FINANCE_ADMIN
 from catalog.models import Product
@@ -33,15 +34,17 @@ class OrderProductSerializer(serializers.ModelSerializer):
 
 class OrderProductInputSerializer(serializers.Serializer):
     product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all())
-    quantity = serializers.DecimalField(max_digits=18, decimal_places=6)
-    discount_percent = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True)
+    quantity = DecimalValueField(max_digits=18, decimal_places=6)
+    discount_percent = DecimalValueField(max_digits=9, decimal_places=6, required=False, allow_null=True)
     start_date = serializers.DateField(required=False, allow_null=True)
     end_date = serializers.DateField(required=False, allow_null=True)
 
 
 class OrderSerializer(serializers.ModelSerializer):
     products = OrderProductSerializer(many=True, read_only=True)
-    contract_number = serializers.CharField(source="contract.number", read_only=True, default=None)
+    contract_number = serializers.CharField(source="contract.number", read_only=True, default=None, allow_null=True)
+    amendment_type = serializers.ChoiceField(choices=AmendmentType.choices, allow_blank=True, read_only=True,
+                                             help_text="Blank for a new or renewal order.")
 
     class Meta:
         model = Order
@@ -125,8 +128,8 @@ class AmendmentSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=AmendmentType.choices)
     effective_date = serializers.DateField()
     subscription = serializers.PrimaryKeyRelatedField(queryset=Subscription.objects.all(), required=False, allow_null=True)
-    quantity = serializers.DecimalField(max_digits=18, decimal_places=6, required=False, allow_null=True)
-    unit_price = serializers.DecimalField(max_digits=18, decimal_places=6, required=False, allow_null=True)
+    quantity = DecimalValueField(max_digits=18, decimal_places=6, required=False, allow_null=True)
+    unit_price = DecimalValueField(max_digits=18, decimal_places=6, required=False, allow_null=True)
     product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all(), required=False, allow_null=True)
 
     def request(self) -> AmendmentRequest:
@@ -224,6 +227,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSe
                 services.order_product_add(order=order, actor=request.user, **item)
         return Response(OrderSerializer(Order.objects.get(pk=order.pk)).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=None, responses={200: ContractSerializer})
     @action(detail=True, methods=["post"])
     def activate(self, request, *args, **kwargs):
         """Activate the order; a second call returns the same contract (200)."""
@@ -278,6 +282,12 @@ class ContractViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurVie
         (effect,) = selectors.amendment_effects(contract=contract, order_ids=[order.pk])
         return Response(effect_data(effect), status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=None, responses={200: inline_serializer("RenewResult", fields={
+        "contract": ContractSerializer(allow_null=True, help_text="The new contract (auto-renewal), else null."),
+        "quote": inline_serializer("RenewalQuote", fields={
+            "id": serializers.IntegerField(), "number": serializers.CharField(), "version": serializers.IntegerField(),
+        }, allow_null=True, help_text="The renewal quote to present (no auto-renewal), else null."),
+    })})
     @action(detail=True, methods=["post"])
     def renew(self, request, *args, **kwargs):
         """Renew now: the new contract (auto-renew) or the renewal quote; a second call returns the same."""

@@ -123,8 +123,18 @@ def demo_contract(key: str) -> Contract | None:
     return Contract.objects.filter(order__notes=f"{MARK}{key}").first()
 
 
+def _orders_for_accepted_demo_quotes(*, actor) -> None:
+    """The quotes demo leaves a quote accepted: its draft order is made here, once."""
+    from quotes.demo import MARK as QUOTES_MARK
+    from quotes.models import Quote
+
+    for quote in Quote.objects.filter(notes__startswith=QUOTES_MARK, status=Quote.Status.ACCEPTED, order__isnull=True):
+        services.order_create_from_quote(quote=quote, actor=actor)
+
+
 def seed(*, stdout=None, owners=None, users=None) -> int:
     """Create and activate the demo orders once; returns how many orders were created."""
+    _orders_for_accepted_demo_quotes(actor=(users or {}).get("sales"))
     done = set(demo_orders().values_list("notes", flat=True))
     if not done and Contract.objects.exists():
         _say(stdout, "  contracts: skipped (the database already has contracts; the demo history needs a fresh database)")

@@ -1,8 +1,10 @@
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
 from billing_site.api import RecurViewSet
+from billing_site.api_fields import DecimalValueField
 from billing_site.roles import ALL
 from customers import services
 from customers.filters import SORTS, AccountFilter
@@ -18,7 +20,7 @@ class ContactSerializer(serializers.ModelSerializer):
 
 
 class AccountSerializer(serializers.ModelSerializer):
-    credit_limit_amount = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=0, required=False)
+    credit_limit_amount = DecimalValueField(max_digits=18, decimal_places=2, min_value=0, required=False)
     contacts = ContactSerializer(many=True, read_only=True)
 
     class Meta:
@@ -36,6 +38,9 @@ class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurView
     ordering_fields = list(SORTS.values())
     read_roles = write_roles = ALL
 
+    @extend_schema(examples=[OpenApiExample("A French account", request_only=True, value={
+        "name": "Maison Verte", "country": "FR", "currency": "EUR", "billing_day": 1, "payment_terms_days": 30,
+        "billing_emails": "ap@maison-verte.test"})])
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 
 from billing_site.audit import audit_record
 from billing_site.errors import Forbidden, ValidationFailed
+from billing_site.events import event_record, fields_of
 from billing_site.roles import is_finance
 from billing_site.validation import check_fields, full_clean
 from customers.models import Account, Contact
@@ -105,6 +106,9 @@ def account_update(*, account: Account, actor, data: dict) -> Account:
             from_state=str(before["credit_hold"]).lower(), to_state=str(account.credit_hold).lower(),
         )
     audit_record(obj=account, action="updated", actor=actor, message=", ".join(sorted(changed)), data=changes)
+    if "credit_hold" in changed:
+        event_record(type="account.credit_hold_changed", account_id=account.pk, payload=fields_of(account, "id", "number", "credit_hold"))
+    event_record(type="account.updated", account_id=account.pk, payload={**fields_of(account, "id", "number", "status"), "changed": sorted(changed)})
     return account
 
 
@@ -128,6 +132,7 @@ def account_set_credit_hold(*, account: Account, actor, hold: bool, reason: str 
         obj=account, action="credit_hold_changed", actor=actor, actor_label=actor_label,
         from_state=str(not hold).lower(), to_state=str(hold).lower(), message=reason,
     )
+    event_record(type="account.credit_hold_changed", account_id=account.pk, payload={**fields_of(account, "id", "number", "credit_hold"), "reason": reason})
     return account
 
 

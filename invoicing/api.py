@@ -4,10 +4,10 @@ import datetime as dt
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -15,7 +15,9 @@ from rest_framework.views import APIView
 
 from billing_site import clock
 from billing_site.api import IdempotentMixin, RecurViewSet
+from billing_site.api_fields import DecimalValueField
 from billing_site.errors import ValidationFailed
+from billing_site.money import round_money
 from billing_site.roles import ALL, FINANCE_ADMIN
 from invoicing import selectors, services
 from invoicing.models import (
@@ -33,6 +35,7 @@ from invoicing.models import (
 )
 from invoicing.selectors import INVOICE_SORTS, InvoiceFilter
 from invoicing.services.delivery import document_pdf_bytes
+from invoicing.services.documents import credit_note_unallocated_amount
 from invoicing.services.usage import MAX_RECORDS
 
 
@@ -114,24 +117,25 @@ class CreditNoteLineSerializer(serializers.ModelSerializer):
 
 class CreditNoteSerializer(serializers.ModelSerializer):
     lines = CreditNoteLineSerializer(many=True, read_only=True)
+    open_amount = serializers.SerializerMethodField(help_text="What is left to apply or refund (0 for a draft).")
+
+    def get_open_amount(self, note) -> str:
+        if note.status != CreditNote.Status.POSTED:
+            return str(round_money(0, note.currency))
+        return str(round_money(credit_note_unallocated_amount(note.pk), note.currency))
 
     class Meta:
         model = CreditNote
         fields = ["id", "number", "status", "kind", "account", "invoice", "legal_entity", "currency", "credit_date", "reason",
-                  "subtotal_amount", "tax_amount", "total_amount", "posted_at", "lines"]
+                  "subtotal_amount", "tax_amount", "total_amount", "open_amount", "posted_at", "lines"]
         read_only_fields = fields
 
 
 class CreditNoteCreateSerializer(serializers.Serializer):
     invoice = serializers.IntegerField()
     reason = serializers.CharField(max_length=300)
-    lines = serializers.DictField(child=serializers.DecimalField(max_digits=18, decimal_places=6), required=False,
+    lines = serializers.DictField(child=DecimalValueField(max_digits=18, decimal_places=6), required=False,
                                   help_text="{invoice_line_id: net amount}; omit to credit everything left.")
-
-
-class AllocateSerializer(serializers.Serializer):
-    invoice = serializers.IntegerField()
-    amount = serializers.DecimalField(max_digits=18, decimal_places=6)
 
 
 class DateSerializer(serializers.Serializer):
@@ -224,7 +228,8 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurView
 
 
 class CreditNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):
-    """Credit notes: create (full or chosen line amounts) as a draft, post, allocate to an open invoice."""
+    """Credit notes: create (full or chosen line amounts) as a draft, post. Applying one to an invoice or refunding
+    it is done on its balance: `/credit-note-balances/{id}/allocate/` and `/refund/` (payments)."""
 
     queryset = CreditNote.objects.prefetch_related("lines")
     serializer_class = CreditNoteSerializer
@@ -235,6 +240,7 @@ class CreditNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurV
     def get_serializer_class(self):
         return CreditNoteCreateSerializer if self.action == "create" else CreditNoteSerializer
 
+    @extend_schema(request=CreditNoteCreateSerializer, responses={201: CreditNoteSerializer})
     def create(self, request, *args, **kwargs):
         data = CreditNoteCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -260,15 +266,6 @@ class CreditNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurV
         """Email the chosen posted credit notes on the workers."""
         return _bulk(request, kind="send", document_type="credit_note")
 
-    @action(detail=True, methods=["post"], serializer_class=AllocateSerializer)
-    def allocate(self, request, pk=None, *args, **kwargs):
-        note = get_object_or_404(CreditNote, pk=pk)
-        data = AllocateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        allocation = services.credit_note_allocate(credit_note=note, invoice=get_object_or_404(Invoice, pk=data.validated_data["invoice"]),
-                                                   amount=data.validated_data["amount"], actor=request.user)
-        return Response({"id": allocation.pk, "invoice": allocation.invoice_id, "amount": str(allocation.amount)}, status=status.HTTP_201_CREATED)
-
 
 class InvoiceRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):
     """Invoice runs: create (starts it on the workers), read progress and per-account errors, cancel, resume."""
@@ -278,6 +275,8 @@ class InvoiceRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurV
     filterset_fields = ["status", "target_date"]
     read_roles = write_roles = FINANCE_ADMIN
 
+    @extend_schema(examples=[OpenApiExample("Bill what is due on a date", request_only=True, value={
+        "target_date": "2026-12-01", "auto_post": False})])
     def create(self, request, *args, **kwargs):
         data = InvoiceRunSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -286,7 +285,10 @@ class InvoiceRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurV
             actor=request.user, target_date=v["target_date"], invoice_date=v.get("invoice_date"), filters=v.get("filters"),
             auto_post=v.get("auto_post", False), send_documents=v.get("send_documents", True), chunk_size=v.get("chunk_size", 500),
         )
-        return Response(InvoiceRunSerializer(run).data, status=status.HTTP_201_CREATED)
+        # The run may have moved on already (a worker, or eager tasks): answer with its state as it is now.
+        run.refresh_from_db()
+        location = reverse("api:invoice-run-detail", kwargs={"pk": run.pk})
+        return Response(InvoiceRunSerializer(run).data, status=status.HTTP_201_CREATED, headers={"Location": location})
 
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None, *args, **kwargs):
@@ -330,7 +332,7 @@ _USAGE_RECORDS = inline_serializer(
         "subscription": serializers.IntegerField(required=False, help_text="Or account + product."),
         "account": serializers.IntegerField(required=False),
         "product": serializers.CharField(required=False, help_text="Product id or SKU."),
-        "quantity": serializers.DecimalField(max_digits=18, decimal_places=6),
+        "quantity": DecimalValueField(max_digits=18, decimal_places=6),
         "timestamp": serializers.DateTimeField(),
         "idempotency_key": serializers.CharField(),
     },

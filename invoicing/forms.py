@@ -103,8 +103,3 @@ class WhyForm(forms.Form):
 
 class UsageUploadForm(forms.Form):
     file = forms.FileField(label=_("CSV file"), help_text=_("Columns: subscription (or account and product), quantity, timestamp, idempotency_key."))
-
-
-class AllocateForm(forms.Form):
-    invoice = forms.IntegerField(label=_("Invoice"), widget=forms.Select)
-    amount = forms.DecimalField(label=_("Amount"), max_digits=18, decimal_places=6, min_value=0)

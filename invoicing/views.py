@@ -22,7 +22,7 @@ from billing_site.money import format_money, quantum, sum_money
 from billing_site.pagination import page_of
 from billing_site.roles import ALL, FINANCE_ADMIN, role_required
 from invoicing import selectors, services
-from invoicing.forms import AllocateForm, PreviewForm, RunForm, ScheduleForm, UsageUploadForm, WhyForm
+from invoicing.forms import PreviewForm, RunForm, ScheduleForm, UsageUploadForm, WhyForm
 from invoicing.models import BulkJob, CreditNote, Invoice, InvoiceRun, InvoiceSchedule, UsageRecord
 from invoicing.services.delivery import document_pdf_bytes
 
@@ -297,24 +297,9 @@ def credit_note_discard(request, pk: int):
 
 @role_required(ALL, write=FINANCE_ADMIN)
 def credit_note_allocate(request, pk: int):
-    refused = _post_only(request)
-    if refused:
-        return refused
-    note = get_object_or_404(CreditNote, pk=pk)
-    form = AllocateForm(request.POST)
-    if form.is_valid():
-        invoice = Invoice.objects.filter(pk=form.cleaned_data["invoice"]).first()
-        if invoice is None:
-            messages.error(request, _("Choose an invoice."))
-        else:
-            try:
-                services.credit_note_allocate(credit_note=note, invoice=invoice, amount=form.cleaned_data["amount"], actor=request.user)
-                messages.success(request, _("Credit applied to %(number)s.") % {"number": invoice.number})
-            except DomainError as exc:
-                _refused(request, exc)
-    else:
-        messages.error(request, _("Choose an invoice and an amount."))
-    return redirect("invoicing:credit-note-detail", pk=pk)
+    """Applying a credit note has one home, its balance on the payments page (which also refunds)."""
+    get_object_or_404(CreditNote, pk=pk)
+    return redirect("payments:credit-note", pk=pk)
 
 
 @role_required(FINANCE_ADMIN)

@@ -20,7 +20,7 @@ import datetime as dt
 
 from django.shortcuts import get_object_or_404
 from django.urls import path
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -29,6 +29,7 @@ from rest_framework.views import APIView
 
 from billing_site import clock
 from billing_site.api import RecurViewSet
+from billing_site.api_fields import DecimalValueField
 from billing_site.errors import ValidationFailed
 from billing_site.roles import ALL, FINANCE_ADMIN
 from customers.models import Account
@@ -81,17 +82,17 @@ class PaymentSerializer(serializers.ModelSerializer):
 
 class AllocateInput(serializers.Serializer):
     invoice = serializers.PrimaryKeyRelatedField(queryset=Invoice.objects.all())
-    amount = serializers.DecimalField(**AMOUNT)
+    amount = DecimalValueField(**AMOUNT)
     invoice_line = serializers.PrimaryKeyRelatedField(queryset=InvoiceLine.objects.all(), required=False, allow_null=True)
 
 
 class UnallocateInput(serializers.Serializer):
     invoice = serializers.PrimaryKeyRelatedField(queryset=Invoice.objects.all())
-    amount = serializers.DecimalField(**AMOUNT, required=False, allow_null=True)
+    amount = DecimalValueField(**AMOUNT, required=False, allow_null=True)
 
 
 class RefundInput(serializers.Serializer):
-    amount = serializers.DecimalField(**AMOUNT)
+    amount = DecimalValueField(**AMOUNT)
     reason = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
     method = serializers.ChoiceField(choices=PaymentMethodKind.choices, required=False, default=PaymentMethodKind.BANK_TRANSFER)
 
@@ -106,6 +107,9 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurView
     read_roles = ALL
     write_roles = FINANCE_ADMIN
 
+    @extend_schema(examples=[OpenApiExample("A bank transfer, settling open invoices", request_only=True, value={
+        "account": 7, "currency": "EUR", "amount": "1200.00", "received_date": "2026-12-05", "method": "bank_transfer",
+        "reference": "INV000001", "auto_allocate": True})])
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -120,6 +124,7 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurView
     def _payment(self, pk):
         return get_object_or_404(Payment, pk=pk)
 
+    @extend_schema(request=AllocateInput, responses={201: AllocationSerializer})
     @action(detail=True, methods=["post"])
     def allocate(self, request, pk=None, *args, **kwargs):
         payment = self._payment(pk)
@@ -128,6 +133,7 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurView
                                                invoice_line=data.get("invoice_line"), today=clock.today(), actor=request.user)
         return Response(AllocationSerializer(allocation).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=UnallocateInput, responses={201: AllocationSerializer(many=True)})
     @action(detail=True, methods=["post"])
     def unallocate(self, request, pk=None, *args, **kwargs):
         payment = self._payment(pk)
@@ -136,11 +142,13 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurView
                                            today=clock.today(), actor=request.user)
         return Response(AllocationSerializer(rows, many=True).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=None, responses={201: AllocationSerializer(many=True)})
     @action(detail=True, methods=["post"], url_path="auto-allocate")
     def auto_allocate(self, request, pk=None, *args, **kwargs):
         rows = services.payment_auto_allocate(payment=self._payment(pk), today=clock.today(), actor=request.user)
         return Response(AllocationSerializer(rows, many=True).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=RefundInput, responses={201: RefundSerializer})
     @action(detail=True, methods=["post"])
     def refund(self, request, pk=None, *args, **kwargs):
         data = _valid(RefundInput, request)
@@ -179,6 +187,7 @@ class CreditNoteBalanceViewSet(RecurViewSet):
     write_roles = FINANCE_ADMIN
     serializer_class = AllocateInput
 
+    @extend_schema(request=AllocateInput, responses={201: AllocationSerializer})
     @action(detail=True, methods=["post"])
     def allocate(self, request, pk=None, *args, **kwargs):
         note = get_object_or_404(CreditNote, pk=pk)
@@ -187,6 +196,7 @@ class CreditNoteBalanceViewSet(RecurViewSet):
                                                    invoice_line=data.get("invoice_line"), today=clock.today(), actor=request.user)
         return Response(AllocationSerializer(allocation).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(request=RefundInput, responses={201: RefundSerializer})
     @action(detail=True, methods=["post"])
     def refund(self, request, pk=None, *args, **kwargs):
         note = get_object_or_404(CreditNote, pk=pk)
@@ -197,9 +207,9 @@ class CreditNoteBalanceViewSet(RecurViewSet):
 
 
 class InvoiceBalanceSerializer(serializers.ModelSerializer):
-    payments_amount = serializers.DecimalField(**AMOUNT, read_only=True)
-    credits_amount = serializers.DecimalField(**AMOUNT, read_only=True)
-    balance_amount = serializers.DecimalField(source="open_amount", **AMOUNT, read_only=True)
+    payments_amount = DecimalValueField(**AMOUNT, read_only=True)
+    credits_amount = DecimalValueField(**AMOUNT, read_only=True)
+    balance_amount = DecimalValueField(source="open_amount", **AMOUNT, read_only=True)
     payment_status = serializers.CharField(source="pay_status", read_only=True)
 
     class Meta:

@@ -8,7 +8,7 @@ from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from billing_site import clock
 from billing_site.api import IdempotentMixin, RecurViewSet
+from billing_site.api_fields import DecimalValueField
 from billing_site.errors import NotFound
 from billing_site.money import sum_money
 from billing_site.roles import ALL, FINANCE_ADMIN
@@ -33,9 +34,9 @@ class QuoteLineSerializer(serializers.ModelSerializer):
     product_sku = serializers.CharField(source="product.sku", read_only=True)
     charge_type = serializers.CharField(read_only=True)
     multiplier = serializers.SerializerMethodField()
-    quantity = serializers.DecimalField(max_digits=18, decimal_places=6, coerce_to_string=True)
-    discount_percent = serializers.DecimalField(max_digits=9, decimal_places=6, required=False, allow_null=True)
-    discount_amount = serializers.DecimalField(max_digits=18, decimal_places=6, required=False, allow_null=True)
+    quantity = DecimalValueField(max_digits=18, decimal_places=6, coerce_to_string=True)
+    discount_percent = DecimalValueField(max_digits=9, decimal_places=6, required=False, allow_null=True)
+    discount_amount = DecimalValueField(max_digits=18, decimal_places=6, required=False, allow_null=True)
     start_date = serializers.DateField(required=False)
     end_date = serializers.DateField(required=False, help_text="First day not served (half-open).")
 
@@ -64,7 +65,7 @@ class QuoteLineSerializer(serializers.ModelSerializer):
 
 
 class QuoteLineUpdateSerializer(QuoteLineSerializer):
-    quantity = serializers.DecimalField(max_digits=18, decimal_places=6, required=False)
+    quantity = DecimalValueField(max_digits=18, decimal_places=6, required=False)
 
     class Meta(QuoteLineSerializer.Meta):
         read_only_fields = [*QuoteLineSerializer.Meta.read_only_fields, "quote", "product"]
@@ -80,7 +81,7 @@ class QuoteSerializer(serializers.ModelSerializer):
     start_date = serializers.DateField(required=False)
     expiration_date = serializers.DateField(required=False)
     payment_terms_days = serializers.IntegerField(required=False, min_value=0, max_value=365)
-    quote_discount_percent = serializers.DecimalField(max_digits=5, decimal_places=2, required=False)
+    quote_discount_percent = DecimalValueField(max_digits=5, decimal_places=2, required=False)
 
     class Meta:
         model = Quote
@@ -153,6 +154,8 @@ class QuoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSe
         quote = self.get_queryset().get(pk=quote.pk)
         return Response(QuoteSerializer(quote, context=self.get_serializer_context()).data, status=code)
 
+    @extend_schema(examples=[OpenApiExample("A 12-month quote", request_only=True, value={
+        "account": 7, "price_book": 1, "start_date": "2026-12-01", "term_months": 12, "expiration_date": "2026-12-31"})])
     def create(self, request, *args, **kwargs):
         serializer = QuoteSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
@@ -175,7 +178,8 @@ class QuoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSe
         services.quote_delete(quote=quote, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @action(detail=True, methods=["get"])
+    @extend_schema(responses=QuoteLineSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def lines(self, request, *args, pk=None, **kwargs):
         """The quote's lines."""
         quote = get_object_or_404(Quote, pk=pk)

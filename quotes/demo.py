@@ -76,9 +76,5 @@ def _advance(quote: Quote, state: str, *, sales, finance, today) -> None:
         return
     quote = services.quote_present(quote=quote, actor=sales, today=today)
     if state == "accepted":
-        try:
-            from contracts.services import order_create_from_quote
-        except ImportError:
-            services.quote_accept(quote=quote, actor=sales, today=today)
-        else:
-            order_create_from_quote(quote=quote, actor=sales)
+        # The draft order of an accepted quote is the contracts stage's demo data (contracts/demo.py).
+        services.quote_accept(quote=quote, actor=sales, today=today)

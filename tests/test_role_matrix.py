@@ -13,7 +13,7 @@ from billing_site.roles import ALL, Role
 from conftest import make_user
 
 # URL names anyone may open: signing in, health probes, the language switch, getting an API token.
-PUBLIC = {"login", "logout", "healthz", "language-set", "api:api-token"}
+PUBLIC = {"login", "logout", "healthz", "language-set", "api:api-token", "password_reset_confirm", "password_reset_complete"}
 ADMIN_PUBLIC = {"admin:login", "admin:logout", "admin:javascript-catalog", "admin:password_reset"}
 DUMMY = {"format": "json", "app_label": "customers"}
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from billing_site import clock
 from billing_site.audit import audit_record
 from billing_site.errors import Conflict, InvalidTransition, ValidationFailed
+from billing_site.events import event_record, fields_of
 from billing_site.money import round_unit, to_decimal
 from catalog.models import Product
 from contracts import scheduling
@@ -369,6 +370,7 @@ def _write(*, contract: Contract, preview: AmendmentPreview, actor, today: date)
         contract.save(update_fields=["status", "cancelled_on"])
         audit_record(obj=contract, action="cancelled", actor=actor, from_state=before, to_state=contract.status,
                      message=_("Effective %(date)s") % {"date": effective.isoformat()})
+        event_record(type="contract.cancelled", account_id=contract.account_id, payload=fields_of(contract, "id", "number", "status", "cancelled_on"))
     audit_record(
         obj=contract, action="amended", actor=actor, message=f"{order.number}: {order.get_amendment_type_display()}",
         data={
@@ -378,6 +380,9 @@ def _write(*, contract: Contract, preview: AmendmentPreview, actor, today: date)
         },
     )
     audit_record(obj=order, action="activated", actor=actor, to_state=order.status)
+    event_record(type="contract.amended", account_id=contract.account_id, payload={
+        **fields_of(contract, "id", "number", "status"), "order_id": order.pk, "order_number": order.number,
+        "amendment_type": request.type, "effective_date": effective})
     return order
 
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from billing_site import clock
 from billing_site.audit import audit_record
 from billing_site.errors import InvalidTransition, ValidationFailed
+from billing_site.events import event_record, fields_of
 from billing_site.money import round_unit, to_decimal
 from catalog.models import LegalEntity, PriceBook, PriceBookEntry, Product
 from catalog.pricing import (
@@ -376,6 +377,8 @@ def order_activate(*, order: Order, actor, today: date | None = None, billed_thr
         audit_record(obj=order, action="activated", actor=actor, from_state=Order.Status.DRAFT, to_state=order.status,
                      message=contract.number)
         audit_record(obj=contract, action="created", actor=actor, to_state=contract.status, message=order.number)
+        event_record(type="order.activated", account_id=order.account_id, payload={
+            **fields_of(order, "id", "number", "type", "status"), "contract_id": contract.pk, "contract_number": contract.number})
         return contract
 
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from billing_site import clock
 from billing_site.audit import audit_record
 from billing_site.errors import DomainError, InvalidTransition
+from billing_site.events import event_record, fields_of
 from billing_site.money import round_unit, sum_money
 from catalog.models import Product
 from catalog.pricing import add_months, amount_for_piece, prorate_multiplier
@@ -105,6 +106,8 @@ def _renew_contract(*, contract, subscriptions, actor, today) -> Contract:
     contract.status = Contract.Status.RENEWED
     contract.save(update_fields=["renewed_by", "status"])
     audit_record(obj=contract, action="renewed", actor=actor, from_state=before, to_state=contract.status, message=new.number)
+    event_record(type="contract.renewed", account_id=contract.account_id, payload={
+        **fields_of(contract, "id", "number", "status", "end_date"), "renewal_contract_id": new.pk, "renewal_contract_number": new.number})
     return new
 
 

@@ -28,7 +28,7 @@ def test_finance_creates_and_activates_an_order_twice_getting_one_contract(finan
     assert response.status_code == 201, response.json()
     order = response.json()
     assert [(p["quantity"], p["net_unit_price"], p["total_amount"]) for p in order["products"]] == [
-        ("2.000000", "1200.000000", "4800.000000")
+        ("2", "1200", "4800.00")
     ]
     first = finance_api.post(f"/api/v1/orders/{order['id']}/activate/")
     second = finance_api.post(f"/api/v1/orders/{order['id']}/activate/")
@@ -36,8 +36,8 @@ def test_finance_creates_and_activates_an_order_twice_getting_one_contract(finan
     assert first.json()["id"] == second.json()["id"] and Contract.objects.count() == 1
     detail = finance_api.get(f"/api/v1/contracts/{first.json()['id']}/").json()
     assert [(e["period_start"], e["last_day"], e["factor"], e["amount"]) for e in detail["subscriptions"][0]["schedule"]] == [
-        ("2025-01-01", "2025-12-31", "365/365 = 1.000000", "2400.000000"),
-        ("2026-01-01", "2026-12-31", "365/365 = 1.000000", "2400.000000"),
+        ("2025-01-01", "2025-12-31", "365/365 = 1.000000", "2400.00"),
+        ("2026-01-01", "2026-12-31", "365/365 = 1.000000", "2400.00"),
     ]
 
 

@@ -28,7 +28,7 @@ def test_bad_input_gets_the_documented_error_format(finance_api):
     assert response.json() == {
         "error": {
             "code": "invalid",
-            "message": "Some fields are invalid.",
+            "message": "country: “XX” is not an ISO 3166 country code.",
             "fields": {
                 "billing_day": ["Ensure this value is less than or equal to 31."],
                 "country": ["“XX” is not an ISO 3166 country code."],

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from billing_site import clock
 from billing_site.audit import audit_record
 from billing_site.errors import Immutable, InvalidTransition, ValidationFailed
+from billing_site.events import event_record, fields_of
 from billing_site.money import format_money, round_money, sum_money, to_decimal
 from catalog.pricing import tax_for_line
 from customers.models import Account
@@ -38,7 +39,7 @@ from invoicing.services.billing import (
 )
 from invoicing.services.delivery import documents_deliver_later
 from invoicing.services.numbering import numbers_take
-from invoicing.services.writing import write_bills
+from invoicing.services.writing import CREDIT_NOTE_EVENT_FIELDS, INVOICE_EVENT_FIELDS, write_bills
 
 ZERO = Decimal("0")
 
@@ -89,6 +90,7 @@ def invoice_post(*, invoice: Invoice, actor, today: dt.date | None = None, invoi
         invoice.save()
         audit_record(obj=invoice, action="posted", actor=actor, from_state=Invoice.Status.DRAFT, to_state=invoice.status,
                      data={"total": str(invoice.total_amount), "currency": invoice.currency})
+        event_record(type="invoice.posted", account_id=invoice.account_id, payload=fields_of(invoice, *INVOICE_EVENT_FIELDS))
         documents_deliver_later(invoice_ids=[invoice.pk])
     return invoice
 
@@ -267,6 +269,7 @@ def credit_note_post(*, credit_note: CreditNote, actor, today: dt.date | None = 
         note.save()
         audit_record(obj=note, action="posted", actor=actor, from_state=CreditNote.Status.DRAFT, to_state=note.status,
                      data={"total": str(note.total_amount), "currency": note.currency})
+        event_record(type="credit_note.posted", account_id=note.account_id, payload=fields_of(note, *CREDIT_NOTE_EVENT_FIELDS))
         if note.invoice_id:
             amount = min(note.total_amount, invoice_open_credit_amount(note.invoice_id))
             if amount > 0:

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from billing_site import clock
 from billing_site.audit import audit_record
 from billing_site.errors import DomainError, InvalidTransition, ValidationFailed
+from billing_site.events import event_record, fields_of
 from contracts.models import ScheduleEntry
 from customers.models import Account
 from invoicing.models import InvoiceRun, InvoiceRunChunk, InvoiceRunError
@@ -279,6 +280,8 @@ def invoice_run_finalize(*, run_id: int, now: dt.datetime | None = None) -> Invo
         run.save()
         audit_record(obj=run, action="finished", from_state=before, to_state=run.status, actor_label="worker",
                      data={k: v for k, v in counts.items() if k != "statuses"})
+        event_record(type="invoice_run.completed", account_id=None, payload=fields_of(
+            run, "id", "status", "target_date", "accounts_done", "accounts_failed", "invoices_count", "credit_notes_count", "totals"))
     return run
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import signal
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -15,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing_site.errors import Conflict
+from billing_site.events import events_record_many, fields_of
 from billing_site.models import AuditLog
 from invoicing.models import (
     CreditNote,
@@ -35,6 +34,11 @@ LINE_COLUMNS = (
     "factor_display", "net_amount", "tax_rate_percent", "tax_label", "tax_amount", "total_amount", "corrects_id",
 )
 
+# The data of the invoice.posted and credit_note.posted events (billing_site/events.py).
+INVOICE_EVENT_FIELDS = ("id", "number", "status", "currency", "invoice_date", "due_date", "subtotal_amount", "tax_amount",
+                        "total_amount", "contract_id")
+CREDIT_NOTE_EVENT_FIELDS = ("id", "number", "status", "kind", "currency", "credit_date", "invoice_id", "total_amount")
+
 
 class ScheduleMoved(Conflict):
     """Fewer entries were still pending than were billed: the schedule changed during the run."""
@@ -50,20 +54,6 @@ class WriteResult:
     posted_credit_note_ids: list[int] = field(default_factory=list)
     lines: int = 0
     totals: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
-
-
-def _test_hook(point: str) -> None:
-    """Crash-test hook: RECUR_INVOICING_KILL_AT="after_lines:3" kills this process (SIGKILL) the 3rd
-    time the point is reached, mid-transaction. Used only by the killed-worker test."""
-    spec = os.environ.get("RECUR_INVOICING_KILL_AT")
-    if not spec:
-        return
-    name, _sep, count = spec.partition(":")
-    if name != point:
-        return
-    _test_hook.calls = getattr(_test_hook, "calls", 0) + 1
-    if _test_hook.calls >= int(count or 1):
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def write_bills(
@@ -108,7 +98,6 @@ def write_bills(
         result.totals[doc.currency] += doc.total_amount
     _insert_invoice_lines(rows)
     result.lines = len(rows)
-    _test_hook("after_lines")
 
     credit_notes = _create_credit_notes(credit_docs, ctx=ctx, run_id=run_id, actor=actor)
     credit_lines = []
@@ -142,6 +131,8 @@ def write_bills(
         _post_bulk(invoices, DocumentType.INVOICE, now=now, actor=user, invoice_date=invoice_date, ctx=ctx)
         _post_bulk(credit_notes, DocumentType.CREDIT_NOTE, now=now, actor=user, invoice_date=invoice_date, ctx=ctx)
         result.posted_invoice_ids = result.invoice_ids
+        events_record_many([("invoice.posted", i.account_id, fields_of(i, *INVOICE_EVENT_FIELDS)) for i in invoices]
+                           + [("credit_note.posted", c.account_id, fields_of(c, *CREDIT_NOTE_EVENT_FIELDS)) for c in credit_notes])
         result.posted_credit_note_ids = result.credit_note_ids
     for obj, object_type in [*((i, "invoicing.invoice") for i in invoices), *((c, "invoicing.creditnote") for c in credit_notes)]:
         audit_rows.append(

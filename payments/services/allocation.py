@@ -17,6 +17,7 @@ from django.utils.translation import gettext_noop
 
 from billing_site.audit import audit_note, audit_record, choice_param, money_param
 from billing_site.errors import InvalidTransition, ValidationFailed
+from billing_site.events import event_record, fields_of
 from billing_site.money import ZERO, format_money, round_money
 from customers.models import Account
 from invoicing.models import CreditNote, Invoice, InvoiceLine
@@ -75,6 +76,8 @@ def payment_record(
         note=audit_note(gettext_noop("%(amount)s received by %(method)s"), amount=money_param(amount, currency),
                         method=choice_param(Payment, "method", method)),
     )
+    event_record(type="payment.received", account_id=account.pk, payload=fields_of(
+        payment, "id", "currency", "amount", "received_date", "method", "reference", "source"))
     if auto_allocate:
         payment_auto_allocate(payment=payment, actor=actor, today=today, actor_name=actor_name)
         payment.refresh_from_db()
@@ -132,6 +135,8 @@ def _allocate(*, source, invoice: Invoice, amount: Decimal, today: dt.date, acto
                  data={"invoice": invoice.pk, "amount": str(amount)})
     audit_record(obj=invoice, action=f"payment_{action}", actor=actor, actor_label=actor_name, note=text,
                  data={"allocation": allocation.pk, "amount": str(amount)})
+    if amount > 0 and invoice_balance(invoice) <= 0:
+        event_record(type="invoice.paid", account_id=invoice.account_id, payload=fields_of(invoice, "id", "number", "currency", "total_amount"))
     return allocation
 
 
@@ -280,6 +285,8 @@ def payment_refund(
     payment.save(update_fields=["refunded_amount", "unapplied_amount"])
     audit_record(obj=payment, action="refunded", actor=actor, actor_label=actor_name,
                  message=_("%(amount)s refunded") % {"amount": format_money(amount, payment.currency)}, data={"refund": refund.pk})
+    event_record(type="payment.refunded", account_id=payment.account_id, payload={
+        **fields_of(payment, "id", "currency", "refunded_amount"), **fields_of(refund, "amount", "refund_date", "reason"), "refund_id": refund.pk})
     return refund
 
 

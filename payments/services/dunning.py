@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from billing_site.audit import audit_record
 from billing_site.errors import ValidationFailed
+from billing_site.events import event_record, fields_of
 from billing_site.money import format_money, round_money
 from customers.services import account_set_credit_hold
 from invoicing.models import Invoice
@@ -95,6 +96,9 @@ def _dunning_invoice(*, invoice_id: int, steps: list[DunningStep], today: dt.dat
             if not new:
                 return counts
             highest_done = max(done.values(), default=None)
+            if not done:
+                event_record(type="invoice.overdue", account_id=invoice.account_id, payload={
+                    **fields_of(invoice, "id", "number", "currency", "due_date", "total_amount"), "balance_amount": round_money(balance, invoice.currency)})
             account = invoice.account
             hold = False
             for step in new:

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from billing_site.audit import audit_record
 from billing_site.errors import ValidationFailed
+from billing_site.events import event_record, fields_of
 from billing_site.money import round_money
 from customers.models import Account
 from invoicing.models import Invoice
@@ -254,6 +255,9 @@ def attempt_drive(*, attempt: PaymentAttempt, today: dt.date) -> PaymentAttempt:
         attempt.save()
         audit_record(obj=invoice, action="charge_" + attempt.status, actor_label="payment run",
                      message=f"{attempt.idempotency_key}: {attempt.decline_code or attempt.gateway_transaction_id}")
+        if not result.approved:
+            event_record(type="payment.failed", account_id=invoice.account_id, payload={
+                **fields_of(attempt, "id", "status", "decline_code", "message", "next_retry_on"), "invoice_id": invoice.pk, "invoice_number": invoice.number})
     return attempt
 
 

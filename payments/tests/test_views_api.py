@@ -126,9 +126,9 @@ def test_api_record_allocate_and_balance(finance_api):
     assert response.status_code == 400
     assert response.json()["error"]["fields"] == {"amount": [f"Only €75.00 is open on invoice {invoice.number}."]}
     response = finance_api.post(f"/api/v1/payments/{pk}/auto-allocate/", format="json")
-    assert [r["amount"] for r in response.json()] == ["75.000000"]
+    assert [r["amount"] for r in response.json()] == ["75.00"]
     balance = finance_api.get(f"/api/v1/invoice-balances/{invoice.pk}/").json()
-    assert (balance["balance_amount"], balance["payment_status"]) == ("0.000000", "paid")
+    assert (balance["balance_amount"], balance["payment_status"]) == ("0.00", "paid")
 
 
 def test_api_statement_import_twice(finance_api):

@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy
 from billing_site import clock
 from billing_site.audit import audit_record
 from billing_site.errors import DomainError, InvalidTransition, ValidationFailed
+from billing_site.events import event_record, fields_of
 from billing_site.money import sum_money
 from billing_site.roles import is_finance
 from quotes.models import OPEN_STATUSES, Quote, QuoteLine
@@ -63,6 +64,8 @@ def _move(quote: Quote, *, to: str, action: str, actor, message: str = "", data:
     quote.status = to
     quote.save(update_fields=["status", "updated_at", *fields])
     audit_record(obj=quote, action=action, actor=actor, from_state=before, to_state=to, message=message, data=data)
+    if to in (S.APPROVED, S.ACCEPTED):
+        event_record(type=f"quote.{to}", account_id=quote.account_id, payload=fields_of(quote, "id", "number", "version", "status", "currency"))
     return quote
 
 

@@ -10,13 +10,6 @@ from djmoney.money import Money
 from billing_site.audit import audit_history
 from billing_site.errors import Immutable, InvalidTransition, ValidationFailed
 from catalog.models import PriceBook, PriceBookEntry, Product
-from catalog.pricing import (
-    amount_for_piece,
-    apply_discount,
-    price_for_quantity,
-    prorate_multiplier,
-    tax_for_line,
-)
 from quotes import services
 from quotes.models import Quote, QuoteLine
 from quotes.services.lifecycle import NotAllowed
@@ -75,19 +68,13 @@ def test_create_refuses_a_book_in_another_currency_and_saves_nothing(cat, sales_
 def test_the_quote_total_equals_the_pricing_engine_to_the_cent(quote, cat, sales_user):
     quote = build_three_lines(quote, cat, sales_user)
     platform, onboarding, storage, usage = quote.lines.order_by("position")
-    # Each line, recomputed with the engine's own functions.
-    net = apply_discount(list_unit_price=D("1200"), percent=D("15"))
-    assert platform.line_total == amount_for_piece(
-        unit_price=net, quantity=D("10"), factor=prorate_multiplier(line_term_months=12, default_term_months=None), currency="EUR"
-    ) == D("10200.00")
+    # Each line, to the cent: 10 users at 1,200.00 less 15 % = 1,020.00 each, 12 of 12 months.
+    assert (platform.net_unit_price, platform.line_total) == (D("1020.00"), D("10200.00"))
     assert onboarding.line_total == D("500.00")
-    extended = price_for_quantity(spec=cat["storage"].entries.get().price_spec(), quantity=D("15"))
-    assert (extended, storage.list_unit_price) == (D("1400"), D("93.333333"))
-    assert storage.line_total == amount_for_piece(unit_price=D("93.333333"), quantity=D("15"), factor=1, currency="EUR") == D("1400.00")
+    # Storage is tiered: 10 × 100 + 5 × 80 = 1,400.00 for 15 units, i.e. 93.333333 a unit.
+    assert (storage.list_unit_price, storage.line_total) == (D("93.333333"), D("1400.00"))
     assert (usage.line_total, usage.net_unit_price) == (D("0"), D("0.002"))
-    assert [line.tax_amount for line in (platform, onboarding, storage, usage)] == [
-        tax_for_line(net_amount=D("10200.00"), rate_percent=D("20"), currency="EUR"), D("100.00"), D("280.00"), D("0.00")
-    ]
+    assert [line.tax_amount for line in (platform, onboarding, storage, usage)] == [D("2040.00"), D("100.00"), D("280.00"), D("0.00")]
     assert (platform.tax_label, platform.tax_rate_percent) == ("VAT 20%", D("20.0000"))
     # one-time, MRR (850 + 1400/12 = 966.666…), ARR (12 × the exact sum), TCV, tax
     assert totals(quote) == (D("500.00"), D("966.67"), D("11600.00"), D("12100.00"), D("2420.00"))
