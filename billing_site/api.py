@@ -1,8 +1,11 @@
 """API kernel: one error format, pagination, Idempotency-Key on POST, and the base viewset."""
 
 import hashlib
+import json
+from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404
@@ -40,6 +43,8 @@ def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         fields = {k: [str(m) for m in v] for k, v in getattr(exc, "message_dict", {}).items()}
         exc = exceptions.ValidationError(fields or exc.messages)
+    if isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -63,6 +68,32 @@ def exception_handler(exc, context):
     return response
 
 
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+
+    def __init__(self):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
+        super().__init__(_("The request is larger than the limit of %(limit)s MB.") % {"limit": limit})
+
+
+def _number(value: Decimal) -> str:
+    return str(value.normalize()) if value.is_finite() else str(value)
+
+
+def body_fingerprint(request) -> str:
+    """SHA-256 of what the request says: a JSON body as parsed (key order, spacing and `1.0` vs `1.00`
+    do not make two requests different), any other body as its bytes."""
+    raw = request.body
+    if (request.content_type or "").startswith("application/json"):
+        try:
+            parsed = json.loads(raw, parse_float=Decimal, parse_int=Decimal)
+            raw = json.dumps(parsed, sort_keys=True, separators=(",", ":"), default=_number).encode()
+        except (ValueError, RecursionError):
+            pass  # not valid JSON: the bytes are all there is to compare
+    return hashlib.sha256(raw).hexdigest()
+
+
 class _Replay(Exception):
     def __init__(self, response):
         self.response = response
@@ -81,7 +112,10 @@ class IdempotentMixin:
             return
         if len(key) > 255:
             raise exceptions.ValidationError({"Idempotency-Key": [_("At most 255 characters.")]})
-        body_hash = hashlib.sha256(request._request.body).hexdigest()
+        try:
+            body_hash = body_fingerprint(request._request)
+        except RequestDataTooBig as exc:
+            raise RequestTooLarge() from exc
         path = request.path
         try:
             with transaction.atomic():
@@ -103,7 +137,19 @@ class IdempotentMixin:
     def handle_exception(self, exc):
         if isinstance(exc, _Replay):
             return exc.response
-        return super().handle_exception(exc)
+        try:
+            return super().handle_exception(exc)
+        except BaseException:
+            # An unhandled error is not a result: release the claim so the client can retry with
+            # the same key, instead of being told "still being processed" forever.
+            self._idempotency_release()
+            raise
+
+    def _idempotency_release(self) -> None:
+        record = getattr(self, "_idempotency", None)
+        if record is not None:
+            self._idempotency = None
+            IdempotencyRecord.objects.filter(pk=record.pk, status_code=None).delete()
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -118,9 +164,13 @@ class IdempotentMixin:
         record = getattr(self, "_idempotency", None)
         if record is not None:
             if response.status_code >= 500:
-                record.delete()  # a server error is not a result: let the client retry with the key
+                self._idempotency_release()  # a server error is not a result: let the client retry
             else:
-                response.render()
+                try:
+                    response.render()
+                except BaseException:
+                    self._idempotency_release()
+                    raise
                 IdempotencyRecord.objects.filter(pk=record.pk).update(
                     status_code=response.status_code,
                     response_body=response.content,
