@@ -2,12 +2,13 @@
 
 import hashlib
 import json
+import re
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status, viewsets
@@ -16,6 +17,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from billing_site.errors import DomainError
 from billing_site.models import IdempotencyRecord
+
+_ID = re.compile(r"[0-9]{1,18}")  # a bigint: more digits would overflow the database's integer
 
 
 def _flatten(detail) -> list[str]:
@@ -45,6 +48,10 @@ def exception_handler(exc, context):
         exc = exceptions.ValidationError(fields or exc.messages)
     if isinstance(exc, RequestDataTooBig):
         exc = RequestTooLarge()
+    if isinstance(exc, (OverflowError, DataError)):
+        # A number in the request beyond what the database holds (an id filter of 1e308): the
+        # input is wrong, not the server. Writes check their bounds first (`billing_site.limits`).
+        return Response(error_body("out_of_range", _("A value in the request is out of range.")), status=400)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -107,6 +114,11 @@ class IdempotentMixin:
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         self._idempotency = None
+        # Ids in URLs are numbers: `/invoices/abc/post/` is a 404 in the API's format, not a
+        # ValueError deep in an action.
+        for name, value in kwargs.items():
+            if (name == "pk" or name.endswith("_pk")) and not _ID.fullmatch(str(value)):
+                raise exceptions.NotFound()
         key = request.headers.get("Idempotency-Key")
         if request.method != "POST" or not key:
             return

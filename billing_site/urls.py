@@ -64,5 +64,7 @@ for app, prefix in STAGES:
     if find_spec(f"{app}.urls"):
         urlpatterns.append(path(prefix, include(f"{app}.urls")))
 
+handler404 = "billing_site.views.not_found"
+
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

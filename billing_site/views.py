@@ -6,6 +6,7 @@ from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.defaults import page_not_found
 from rest_framework.authtoken.views import ObtainAuthToken
 
 from billing_site import selectors
@@ -26,6 +27,15 @@ def activity(request):
     """The audit log: every state change, newest first."""
     page = selectors.audit_page(request.GET.get("page"), object_type=request.GET.get("type", ""))
     return render(request, "billing_site/activity.html", {"page": page, "type": request.GET.get("type", "")})
+
+
+def not_found(request, exception=None):
+    """404: the API's error format under /api/, the site's page elsewhere."""
+    if request.path.startswith("/api/"):
+        from billing_site.api import error_body
+
+        return JsonResponse(error_body("not_found", _("Not found.")), status=404)
+    return page_not_found(request, exception)
 
 
 @never_cache

@@ -39,6 +39,8 @@ class OrderProductInputSerializer(serializers.Serializer):
 class OrderSerializer(serializers.ModelSerializer):
     products = OrderProductSerializer(many=True, read_only=True)
     contract_number = serializers.CharField(source="contract.number", read_only=True, default=None)
+    # Blank on orders that are not amendments: declared so the schema's enum allows "".
+    amendment_type = serializers.ChoiceField(choices=AmendmentType.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Order

@@ -315,10 +315,11 @@ def order_activate(*, order: Order, actor, today: date | None = None) -> Contrac
     with transaction.atomic():
         # The row lock makes a second activation wait, then find the order activated.
         order = Order.objects.select_for_update().select_related("account", "price_book").get(pk=order.pk)
-        if order.status == Order.Status.ACTIVATED:
-            return Contract.objects.get(order=order)
+        # Checked first: an amendment order is activated by its amendment and has no contract of its own.
         if order.type == Order.Type.AMENDMENT:
             raise InvalidTransition(_("Amendment orders are activated by the amendment itself."))
+        if order.status == Order.Status.ACTIVATED:
+            return Contract.objects.get(order=order)
         if order.status != Order.Status.DRAFT:
             raise InvalidTransition(_("Order %(number)s is cancelled and cannot be activated.") % {"number": order.number})
         products = list(order.products.select_related("product__billing_rule__legal_entity", "product__tax_rule"))

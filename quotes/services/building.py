@@ -236,10 +236,12 @@ def _price(line: QuoteLine, quote: Quote) -> None:
     snap = line.pricing_snapshot
     try:
         result = pricing.price_line(
-            charge_type=snap["charge_type"], spec=pricing.spec_from_snapshot(snap), quantity=line.quantity,
+            # A renewal line carries its subscription's snapshot, which has the price but not the
+            # product's charge type and term: those come from the product.
+            charge_type=line.charge_type, spec=pricing.spec_from_snapshot(snap), quantity=line.quantity,
             discount_percent=line.discount_percent, discount_amount=line.discount_amount,
             quote_percent=quote.quote_discount_percent or None, start=line.start_date, end=line.end_date,
-            default_term_months=snap.get("default_term_months"), currency=quote.currency,
+            default_term_months=snap.get("default_term_months") or line.product.default_term_months, currency=quote.currency,
         )
     except pricing.NegativeNetPrice as exc:
         field = "discount_amount" if line.discount_amount is not None else "discount_percent"
