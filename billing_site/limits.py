@@ -14,6 +14,8 @@ from decimal import Decimal
 
 from django.utils.translation import gettext as _
 
+from billing_site.money import format_money, minor_units, round_money
+
 MAX_QUANTITY = Decimal("999999999")
 MAX_UNIT_PRICE = Decimal("999999999")
 MAX_AMOUNT = Decimal("999999999999.99")
@@ -59,4 +61,16 @@ def date_error(day: dt.date, today: dt.date) -> str | None:
     first, last = date_window(today)
     if not first <= day <= last:
         return _("The date must be between %(first)s and %(last)s.") % {"first": first.isoformat(), "last": last.isoformat()}
+    return None
+
+
+def unit_price_precision_error(*, extended: Decimal, unit_price: Decimal, quantity: Decimal, currency: str) -> str | None:
+    """A flat or tiered price becomes a unit price of 6 decimals for the quantity; for a huge quantity
+    that unit no longer carries the price (1,188.00 for 1,000,000,000 units is 0.000001 a unit, which
+    bills 1,000.00). Refused when the unit price times the quantity misses the price by more than one
+    minor unit of the currency, instead of quoting or billing another amount."""
+    missed = abs(round_money(unit_price * quantity, currency) - round_money(extended, currency))
+    if missed > Decimal(1).scaleb(-minor_units(currency)):
+        return _("At a quantity of %(quantity)s the unit price cannot carry the price of %(price)s; quote a smaller quantity.") % {
+            "quantity": _fmt(quantity.normalize()), "price": format_money(extended, currency)}
     return None

@@ -156,6 +156,9 @@ RENEWAL_NOTICE_DAYS = env.int("RENEWAL_NOTICE_DAYS", default=60)
 # Invoicing: accounts billed per database transaction in a run chunk (a failure retries them one by one).
 INVOICING_ACCOUNTS_PER_TRANSACTION = env.int("INVOICING_ACCOUNTS_PER_TRANSACTION", default=100)
 
+# Invoicing: an invoice run's target and invoice dates may be at most this many days ahead.
+INVOICE_RUN_HORIZON_DAYS = env.int("INVOICE_RUN_HORIZON_DAYS", default=400)
+
 # Payments: a transiently declined charge is tried again this many days after the first decline.
 PAYMENT_RETRY_DAYS = [int(d) for d in env.list("PAYMENT_RETRY_DAYS", default=["3", "5", "7"])]
 

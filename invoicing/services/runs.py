@@ -85,6 +85,13 @@ def invoice_run_create(
     if target_date is None:
         raise ValidationFailed(fields={"target_date": [_("A target date is required.")]})
     invoice_date = invoice_date or target_date
+    # A run for 9999-12-31 would bill every period until then (and overflow the due date): runs look
+    # at most INVOICE_RUN_HORIZON_DAYS ahead.
+    horizon = clock.today() + dt.timedelta(days=settings.INVOICE_RUN_HORIZON_DAYS)
+    for name, value in (("target_date", target_date), ("invoice_date", invoice_date)):
+        if value > horizon:
+            raise ValidationFailed(fields={name: [_("At most %(days)s days ahead (until %(last)s).") % {
+                "days": settings.INVOICE_RUN_HORIZON_DAYS, "last": horizon.isoformat()}]})
     if not 1 <= chunk_size <= 10_000:
         raise ValidationFailed(fields={"chunk_size": [_("Between 1 and 10,000 accounts per chunk.")]})
     with transaction.atomic():

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from billing_site import clock
 from billing_site.audit import audit_record
 from billing_site.errors import Immutable, ValidationFailed
+from billing_site.limits import amount_error, quantity_error, unit_price_error
 from billing_site.money import round_money, to_decimal
 from catalog.models import PriceBook, Product
 from catalog.pricing import DEFAULT_TERM_MONTHS, PricingError, tax_for_line
@@ -198,10 +199,14 @@ def _check_line_values(*, quantity, discount_percent, discount_amount, start, en
             errors["quantity"] = [_("Enter a quantity.")]
         elif quantity <= 0:
             errors["quantity"] = [_("The quantity must be greater than 0.")]
+        elif error := quantity_error(quantity):
+            errors["quantity"] = [error]
     if discount_percent is not None and not Decimal(0) <= discount_percent <= Decimal(100):
         errors["discount_percent"] = [_("A discount must be between 0 and 100 %.")]
     if discount_amount is not None and discount_amount < 0:
         errors["discount_amount"] = [_("A discount must not be negative.")]
+    elif discount_amount is not None and (error := unit_price_error(discount_amount)):
+        errors["discount_amount"] = [error]
     if discount_percent is not None and discount_amount is not None:
         errors["discount_amount"] = [_("Give a discount percent or an amount per unit, not both.")]
     if charge_type == pricing.USAGE and (discount_percent or discount_amount):
@@ -248,6 +253,8 @@ def _price(line: QuoteLine, quote: Quote) -> None:
         raise ValidationFailed(fields={field: [str(exc.message)]}) from exc
     except PricingError as exc:
         raise ValidationFailed(fields={"quantity": [str(exc.message)]}) from exc
+    if error := amount_error(result.line_total):
+        raise ValidationFailed(fields={"quantity": [error]})
     line.list_unit_price = result.list_unit_price
     line.net_unit_price = result.net_unit_price
     line.price_term_months = snap.get("default_term_months") or DEFAULT_TERM_MONTHS
