@@ -159,6 +159,9 @@ INVOICING_ACCOUNTS_PER_TRANSACTION = env.int("INVOICING_ACCOUNTS_PER_TRANSACTION
 # Invoicing: an invoice run's target and invoice dates may be at most this many days ahead.
 INVOICE_RUN_HORIZON_DAYS = env.int("INVOICE_RUN_HORIZON_DAYS", default=400)
 
+# Invoicing: a running chunk with no heartbeat for this many seconds lost its worker; beat sends it again.
+INVOICE_RUN_STALE_SECONDS = env.int("INVOICE_RUN_STALE_SECONDS", default=90)
+
 # Payments: a transiently declined charge is tried again this many days after the first decline.
 PAYMENT_RETRY_DAYS = [int(d) for d in env.list("PAYMENT_RETRY_DAYS", default=["3", "5", "7"])]
 
@@ -184,7 +187,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
     CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=f"file://{BROKER_DIR / 'results'}")
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    # Redis redelivers a task that is not acknowledged within this many seconds (tasks acknowledge
+    # late, when done): it must cover the longest task, an invoice run chunk, or a slow chunk would
+    # be handed to a second worker while the first still runs it. A dead worker's chunk does not
+    # wait for it: beat sends it again after INVOICE_RUN_STALE_SECONDS (invoicing.tasks.invoice_runs_recover).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3 * 3600)}
     CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True

@@ -25,6 +25,12 @@ def invoice_run_chunk(run_id: int, index: int) -> None:
     runs.invoice_run_process_chunk(run_id=run_id, index=index)
 
 
+@shared_task(name="invoicing.tasks.invoice_runs_recover")
+def invoice_runs_recover() -> int:
+    """Beat: send again the chunks whose worker died (stale heartbeat)."""
+    return len(runs.invoice_runs_recover())
+
+
 @shared_task(name="invoicing.tasks.invoice_schedules_dispatch")
 def invoice_schedules_dispatch() -> int:
     """Beat: start the runs of the schedules due today."""

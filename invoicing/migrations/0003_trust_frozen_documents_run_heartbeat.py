@@ -1,4 +1,4 @@
-"""PostgreSQL triggers, second version: a posted document is frozen in every column, both ends of a move.
+"""Run chunks get a heartbeat and count the accounts they skipped; and the PostgreSQL triggers, second version: a posted document is frozen in every column, both ends of a move.
 
 The first triggers listed the frozen columns, so a column they forgot (`language`, `posted_by`,
 `tax_label`, `factor_display`, …) could be changed, and line triggers only looked at one parent, so a
@@ -135,6 +135,21 @@ class Migration(migrations.Migration):
             model_name="invoice",
             name="posted_by",
             field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL),
+        ),
+        migrations.AddField(
+            model_name="invoicerun",
+            name="accounts_skipped",
+            field=models.PositiveIntegerField(default=0, verbose_name="accounts skipped"),
+        ),
+        migrations.AddField(
+            model_name="invoicerunchunk",
+            name="accounts_skipped",
+            field=models.PositiveIntegerField(default=0, verbose_name="accounts skipped"),
+        ),
+        migrations.AddField(
+            model_name="invoicerunchunk",
+            name="heartbeat_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="last sign of life"),
         ),
         migrations.RunPython(forward, backward),
     ]
