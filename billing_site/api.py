@@ -75,6 +75,27 @@ def exception_handler(exc, context):
     return response
 
 
+def token_or_session(view):
+    """Let a page-style view (the schema, the Swagger UI) accept `Authorization: Token …` as the API
+    does, before its role check (`role_required`) looks at `request.user`."""
+    from functools import wraps
+
+    from rest_framework.authentication import TokenAuthentication
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            try:
+                found = TokenAuthentication().authenticate(request)
+            except exceptions.AuthenticationFailed:
+                found = None
+            if found is not None:
+                request.user = found[0]
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 class RequestTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "too_large"

@@ -6,10 +6,11 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from billing_site import views
+from billing_site.api import token_or_session
 from billing_site.roles import ALL, role_required
 
 # The product-to-cash stages, in flow order, each under its own prefix.
@@ -56,8 +57,10 @@ urlpatterns = [
     path("activity/", views.activity, name="activity"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_patterns, "api"), namespace="api")),
-    path("api/schema/", role_required(ALL)(SpectacularAPIView.as_view()), name="api-schema"),
-    path("api/docs/", role_required(ALL)(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
+    path("api/schema/", token_or_session(role_required(ALL)(SpectacularAPIView.as_view())), name="api-schema"),
+    # The split view serves its script from a URL (?script), so the docs need no inline script (CSP).
+    path("api/docs/", token_or_session(role_required(ALL)(SpectacularSwaggerSplitView.as_view(url_name="api-schema"))),
+         name="api-docs"),
 ]
 
 for app, prefix in STAGES:

@@ -40,10 +40,14 @@ def not_found(request, exception=None):
 
 @never_cache
 def healthz(request):
-    """Database and broker reachability as JSON; 503 when either is down. No login: for probes."""
+    """Database and broker reachability; 503 when either is down. No login: for probes, which get
+    only ok / error. What is behind it (database vendor, broker transport, errors) is for staff."""
     result = {"database": _check_database(), "broker": _check_broker()}
     ok = all(part["ok"] for part in result.values())
-    result["status"] = "ok" if ok else "error"
+    status = "ok" if ok else "error"
+    if not (request.user.is_authenticated and request.user.is_staff):
+        return JsonResponse({"status": status}, status=200 if ok else 503)
+    result["status"] = status
     return JsonResponse(result, status=200 if ok else 503, json_dumps_params={"indent": 2})
 
 
