@@ -46,8 +46,14 @@ class WriteResult:
 
 def _test_hook(point: str) -> None:
     """Crash-test hook: RECUR_INVOICING_KILL_AT="after_lines:3" kills this process (SIGKILL) the 3rd
-    time the point is reached, mid-transaction. Used only by the killed-worker test."""
+    time the point is reached, mid-transaction; RECUR_INVOICING_PAUSE_AT stops it there instead, for
+    a test to kill it from outside. Used only by the killed-worker tests."""
     spec = os.environ.get("RECUR_INVOICING_KILL_AT")
+    pause = os.environ.get("RECUR_INVOICING_PAUSE_AT")
+    if pause and pause.partition(":")[0] == point:
+        _test_hook.paused = getattr(_test_hook, "paused", 0) + 1
+        if _test_hook.paused >= int(pause.partition(":")[2] or 1):
+            signal.pause()  # until the test's SIGKILL
     if not spec:
         return
     name, _sep, count = spec.partition(":")

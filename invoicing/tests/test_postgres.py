@@ -3,6 +3,7 @@
 Run with: DATABASE_URL=postgres://postgres@127.0.0.1:5432/recur_invoicing DEBUG=1 .venv/bin/pytest invoicing/tests/test_postgres.py
 """
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -130,6 +131,42 @@ def test_a_worker_killed_mid_run_leaves_no_half_invoice_and_the_retry_finishes(a
     run.chunks.update(status="pending", position=0)
     services.invoice_run_process_chunk(run_id=run.pk, index=0)
     assert Invoice.objects.count() == 12
+
+
+def test_a_worker_killed_from_outside_is_recovered_by_beat_with_no_person(accounts_with_contracts, celery_eager):
+    import signal
+    import time
+
+    import time_machine
+
+    from invoicing import tasks
+    from invoicing.models import InvoiceRunChunk
+
+    run = services.invoice_run_create(actor=None, target_date=date(2025, 3, 1), auto_post=True, send_documents=False, start=False, chunk_size=12)
+    services.invoice_run_prepare(run_id=run.pk)
+    env = dict(os.environ)
+    db = connection.settings_dict
+    env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env["DEBUG"] = "1"
+    env["RECUR_INVOICING_PAUSE_AT"] = "after_lines:4"  # the 4th group stops mid-transaction…
+    env["INVOICING_ACCOUNTS_PER_TRANSACTION"] = "2"
+    worker = subprocess.Popen([sys.executable, "manage.py", "invoice_run", "--chunk", f"{run.pk}:0"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 90
+    while InvoiceRunChunk.objects.get(run=run).position < 6 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1)  # …holding its locks and uncommitted lines,
+    worker.send_signal(signal.SIGKILL)  # when it is killed from outside.
+    assert worker.wait(timeout=30) == -9
+    chunk = InvoiceRunChunk.objects.get(run=run)
+    assert (chunk.status, chunk.position) == ("running", 6)
+    assert Invoice.objects.count() == 6
+    # No person acts: beat's recovery task finds the silent chunk and a worker finishes it.
+    with time_machine.travel(chunk.heartbeat_at + dt.timedelta(seconds=settings.INVOICE_RUN_STALE_SECONDS + 1), tick=False):
+        assert tasks.invoice_runs_recover() == 1
+    run.refresh_from_db()
+    assert (run.status, run.accounts_done, run.invoices_count) == ("completed", 12, 12)
+    assert_billed_exactly_once(12 * 3)
 
 
 def _draft(account, entity, n):
