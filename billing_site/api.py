@@ -75,6 +75,20 @@ def exception_handler(exc, context):
     return response
 
 
+def _refuse_nul(request) -> None:
+    """PostgreSQL text cannot hold NUL characters: one in a query parameter or a JSON body is refused
+    here as bad input, not left to fail in the database driver (a 500)."""
+    if any("\x00" in value for values in request.query_params.lists() for value in values[1]):
+        raise exceptions.ValidationError({"query": [_("NUL characters are not allowed.")]})
+    if (request.content_type or "").startswith("application/json"):
+        try:
+            raw = request._request.body
+        except RequestDataTooBig as exc:
+            raise RequestTooLarge() from exc
+        if b"\x00" in raw or b"\\u0000" in raw:
+            raise exceptions.ValidationError({"body": [_("NUL characters are not allowed.")]})
+
+
 def token_or_session(view):
     """Let a page-style view (the schema, the Swagger UI) accept `Authorization: Token …` as the API
     does, before its role check (`role_required`) looks at `request.user`."""
@@ -140,6 +154,7 @@ class IdempotentMixin:
         for name, value in kwargs.items():
             if (name == "pk" or name.endswith("_pk")) and not _ID.fullmatch(str(value)):
                 raise exceptions.NotFound()
+        _refuse_nul(request)
         key = request.headers.get("Idempotency-Key")
         if request.method != "POST" or not key:
             return
