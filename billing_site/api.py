@@ -1,10 +1,14 @@
 """API kernel: one error format, pagination, Idempotency-Key on POST, and the base viewset."""
 
 import hashlib
+import json
+import re
+from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.views import SpectacularAPIView
@@ -17,6 +21,8 @@ from billing_site.errors import DomainError, ValidationFailed
 from billing_site.models import IdempotencyRecord
 from billing_site.permissions import RolePermission
 from billing_site.roles import ALL
+
+_ID = re.compile(r"[0-9]{1,18}")  # a bigint: more digits would overflow the database's integer
 
 
 def _flatten(detail) -> list[str]:
@@ -55,6 +61,12 @@ def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         fields = {k: [str(m) for m in v] for k, v in getattr(exc, "message_dict", {}).items()}
         exc = exceptions.ValidationError(fields or exc.messages)
+    if isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
+    if isinstance(exc, (OverflowError, DataError)):
+        # A number in the request beyond what the database holds (an id filter of 1e308): the
+        # input is wrong, not the server. Writes check their bounds first (`billing_site.limits`).
+        return Response(error_body("out_of_range", _("A value in the request is out of range.")), status=400)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -78,6 +90,67 @@ def exception_handler(exc, context):
     return response
 
 
+def _refuse_nul(request) -> None:
+    """PostgreSQL text cannot hold NUL characters: one in a query parameter or a JSON body is refused
+    here as bad input, not left to fail in the database driver (a 500)."""
+    if any("\x00" in value for values in request.query_params.lists() for value in values[1]):
+        raise exceptions.ValidationError({"query": [_("NUL characters are not allowed.")]})
+    if (request.content_type or "").startswith("application/json"):
+        try:
+            raw = request._request.body
+        except RequestDataTooBig as exc:
+            raise RequestTooLarge() from exc
+        if b"\x00" in raw or b"\\u0000" in raw:
+            raise exceptions.ValidationError({"body": [_("NUL characters are not allowed.")]})
+
+
+def token_or_session(view):
+    """Let a page-style view (the schema, the Swagger UI) accept `Authorization: Token …` as the API
+    does, before its role check (`role_required`) looks at `request.user`."""
+    from functools import wraps
+
+    from rest_framework.authentication import TokenAuthentication
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            try:
+                found = TokenAuthentication().authenticate(request)
+            except exceptions.AuthenticationFailed:
+                found = None
+            if found is not None:
+                request.user = found[0]
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+
+    def __init__(self):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
+        super().__init__(_("The request is larger than the limit of %(limit)s MB.") % {"limit": limit})
+
+
+def _number(value: Decimal) -> str:
+    return str(value.normalize()) if value.is_finite() else str(value)
+
+
+def body_fingerprint(request) -> str:
+    """SHA-256 of what the request says: a JSON body as parsed (key order, spacing and `1.0` vs `1.00`
+    do not make two requests different), any other body as its bytes."""
+    raw = request.body
+    if (request.content_type or "").startswith("application/json"):
+        try:
+            parsed = json.loads(raw, parse_float=Decimal, parse_int=Decimal)
+            raw = json.dumps(parsed, sort_keys=True, separators=(",", ":"), default=_number).encode()
+        except (ValueError, RecursionError):
+            pass  # not valid JSON: the bytes are all there is to compare
+    return hashlib.sha256(raw).hexdigest()
+
+
 class _Replay(Exception):
     def __init__(self, response):
         self.response = response
@@ -91,12 +164,21 @@ class IdempotentMixin:
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         self._idempotency = None
+        # Ids in URLs are numbers: `/invoices/abc/post/` is a 404 in the API's format, not a
+        # ValueError deep in an action.
+        for name, value in kwargs.items():
+            if (name == "pk" or name.endswith("_pk")) and not _ID.fullmatch(str(value)):
+                raise exceptions.NotFound()
+        _refuse_nul(request)
         key = request.headers.get("Idempotency-Key")
         if request.method != "POST" or not key:
             return
         if len(key) > 255:
             raise exceptions.ValidationError({"Idempotency-Key": [_("At most 255 characters.")]})
-        body_hash = hashlib.sha256(request._request.body).hexdigest()
+        try:
+            body_hash = body_fingerprint(request._request)
+        except RequestDataTooBig as exc:
+            raise RequestTooLarge() from exc
         path = request.path
         try:
             with transaction.atomic():
@@ -118,7 +200,19 @@ class IdempotentMixin:
     def handle_exception(self, exc):
         if isinstance(exc, _Replay):
             return exc.response
-        return super().handle_exception(exc)
+        try:
+            return super().handle_exception(exc)
+        except BaseException:
+            # An unhandled error is not a result: release the claim so the client can retry with
+            # the same key, instead of being told "still being processed" forever.
+            self._idempotency_release()
+            raise
+
+    def _idempotency_release(self) -> None:
+        record = getattr(self, "_idempotency", None)
+        if record is not None:
+            self._idempotency = None
+            IdempotencyRecord.objects.filter(pk=record.pk, status_code=None).delete()
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -133,9 +227,13 @@ class IdempotentMixin:
         record = getattr(self, "_idempotency", None)
         if record is not None:
             if response.status_code >= 500:
-                record.delete()  # a server error is not a result: let the client retry with the key
+                self._idempotency_release()  # a server error is not a result: let the client retry
             else:
-                response.render()
+                try:
+                    response.render()
+                except BaseException:
+                    self._idempotency_release()
+                    raise
                 IdempotencyRecord.objects.filter(pk=record.pk).update(
                     status_code=response.status_code,
                     response_body=response.content,

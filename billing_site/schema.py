@@ -20,8 +20,17 @@ ERROR_RESPONSES = {
     "401": "No token or session, or a bad token.",
     "403": "The user's role does not allow this operation.",
     "404": "No such object.",
+    "405": "The method is not allowed on this URL.",
+    "406": "The Accept header asks for a format the API does not serve.",
     "409": "The object's state refuses it (already posted, cancelled, …) or the Idempotency-Key was used with another body.",
+    "413": "The request body is over the size limit.",
+    "415": "The request body's media type is not accepted.",
+    "429": "Too many requests or failed sign-ins: wait, or ask an Admin to lift the lock.",
 }
+# Declared on every operation, so a client (and the API fuzzer in `tests/test_api_fuzz.py`) knows a
+# 4xx in the one error format is a documented answer.
+ERRORS_EVERYWHERE = ("400", "401", "403", "404", "405", "406", "429")
+ERRORS_OF_WRITES = ("409", "413", "415")
 
 
 STANDARD_ACTIONS = {"list", "retrieve", "create", "update", "partial_update", "destroy"}
@@ -46,13 +55,7 @@ class AutoSchema(SpectacularAutoSchema):
         if operation is None:
             return None
         ref = self.resolve_serializer(ErrorSerializer, "response").ref
-        codes = ["401", "403"]
-        if self.method in ("POST", "PUT", "PATCH") or self._is_list_view():
-            codes.append("400")
-        if "{" in self.path:
-            codes.append("404")
-        if self.method in ("POST", "PUT", "PATCH", "DELETE"):
-            codes.append("409")
+        codes = ERRORS_EVERYWHERE + (ERRORS_OF_WRITES if self.method in ("POST", "PUT", "PATCH", "DELETE") else ())
         for code in sorted(codes):
             operation["responses"].setdefault(
                 code, {"content": {"application/json": {"schema": ref}}, "description": ERROR_RESPONSES[code]}

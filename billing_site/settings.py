@@ -63,6 +63,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "billing_site.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -183,6 +184,12 @@ RENEWAL_NOTICE_DAYS = env.int("RENEWAL_NOTICE_DAYS", default=60)
 # Invoicing: accounts billed per database transaction in a run chunk (a failure retries them one by one).
 INVOICING_ACCOUNTS_PER_TRANSACTION = env.int("INVOICING_ACCOUNTS_PER_TRANSACTION", default=100)
 
+# Invoicing: an invoice run's target and invoice dates may be at most this many days ahead.
+INVOICE_RUN_HORIZON_DAYS = env.int("INVOICE_RUN_HORIZON_DAYS", default=400)
+
+# Invoicing: a running chunk with no heartbeat for this many seconds lost its worker; beat sends it again.
+INVOICE_RUN_STALE_SECONDS = env.int("INVOICE_RUN_STALE_SECONDS", default=90)
+
 # Payments: a transiently declined charge is tried again this many days after the first decline.
 PAYMENT_RETRY_DAYS = [int(d) for d in env.list("PAYMENT_RETRY_DAYS", default=["3", "5", "7"])]
 
@@ -216,7 +223,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
     CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=f"file://{BROKER_DIR / 'results'}")
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    # Redis redelivers a task that is not acknowledged within this many seconds (tasks acknowledge
+    # late, when done): it must cover the longest task, an invoice run chunk, or a slow chunk would
+    # be handed to a second worker while the first still runs it. A dead worker's chunk does not
+    # wait for it: beat sends it again after INVOICE_RUN_STALE_SECONDS (invoicing.tasks.invoice_runs_recover).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3 * 3600)}
     CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
@@ -309,6 +320,22 @@ LOGGING = {
     },
 }
 
+CONTENT_SECURITY_POLICY = env.str(
+    "CONTENT_SECURITY_POLICY",
+    default="default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+            "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+)
+
+# Production behind a TLS-terminating proxy (docs/deployment.md): `manage.py check --deploy` passes
+# with these defaults. SECURE_PROXY_SSL_HEADER trusts the proxy's X-Forwarded-Proto: set it only
+# when the proxy always sets (or strips) that header.
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
     CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # probes inside the network speak plain HTTP
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+    if env.bool("BEHIND_TLS_PROXY", default=False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -7,6 +7,7 @@ from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.defaults import page_not_found
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.authtoken.models import Token
@@ -45,12 +46,25 @@ def activity(request):
     return render(request, "billing_site/activity.html", {"page": page, "type": request.GET.get("type", "")})
 
 
+def not_found(request, exception=None):
+    """404: the API's error format under /api/, the site's page elsewhere."""
+    if request.path.startswith("/api/"):
+        from billing_site.api import error_body
+
+        return JsonResponse(error_body("not_found", _("Not found.")), status=404)
+    return page_not_found(request, exception)
+
+
 @never_cache
 def healthz(request):
-    """Database and broker reachability as JSON; 503 when either is down. No login: for probes."""
+    """Database and broker reachability; 503 when either is down. No login: for probes, which get
+    only ok / error. What is behind it (database vendor, broker transport, errors) is for staff."""
     result = {"database": _check_database(), "broker": _check_broker()}
     ok = all(part["ok"] for part in result.values())
-    result["status"] = "ok" if ok else "error"
+    status = "ok" if ok else "error"
+    if not (request.user.is_authenticated and request.user.is_staff):
+        return JsonResponse({"status": status}, status=200 if ok else 503)
+    result["status"] = status
     return JsonResponse(result, status=200 if ok else 503, json_dumps_params={"indent": 2})
 
 

@@ -163,7 +163,7 @@ class InvoiceRunSerializer(serializers.ModelSerializer):
 
     def get_progress(self, run) -> dict:
         progress = selectors.run_progress(run)
-        return {k: progress[k] for k in ("percent", "accounts_total", "accounts_done", "accounts_failed", "invoices_count",
+        return {k: progress[k] for k in ("percent", "accounts_total", "accounts_done", "accounts_failed", "accounts_skipped", "invoices_count",
                                          "credit_notes_count", "lines_count", "totals", "finished")}
 
     def get_errors(self, run) -> list:

@@ -134,7 +134,8 @@ def invoice_credited(invoice: Invoice) -> dict:
 def run_progress(run: InvoiceRun) -> dict:
     """Live progress of a run: % of accounts done, counts, totals."""
     counts = run_counts(run.pk) if run.status in InvoiceRun.ACTIVE or not run.finished_at else {
-        "accounts_done": run.accounts_done, "accounts_failed": run.accounts_failed, "invoices_count": run.invoices_count,
+        "accounts_done": run.accounts_done, "accounts_failed": run.accounts_failed, "accounts_skipped": run.accounts_skipped,
+        "invoices_count": run.invoices_count,
         "credit_notes_count": run.credit_notes_count, "lines_count": run.lines_count, "totals": run.totals,
     }
     total = run.accounts_total

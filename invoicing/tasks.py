@@ -1,12 +1,20 @@
 """Celery tasks: thin wrappers that take ids and call one service; safe to run twice."""
 
 import logging
+import smtplib
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from invoicing.services import delivery, runs, schedules
 
 log = logging.getLogger(__name__)
+
+# Errors that pass: the database restarting or failing over, the mail server busy or unreachable.
+# Retried with exponential backoff (2, 4, 8 … s, at most 10 minutes, with jitter); anything else is a
+# bug or bad data and is not retried blindly.
+TRANSIENT = (OperationalError, InterfaceError, smtplib.SMTPException, ConnectionError, TimeoutError)
+RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": 2, "retry_backoff_max": 600, "retry_jitter": True}
 
 
 @shared_task(name="invoicing.tasks.invoice_run_start", acks_late=True)
@@ -19,10 +27,16 @@ def invoice_run_start(run_id: int) -> int:
     return len(indexes)
 
 
-@shared_task(name="invoicing.tasks.invoice_run_chunk", acks_late=True, max_retries=3)
+@shared_task(name="invoicing.tasks.invoice_run_chunk", acks_late=True, max_retries=5, **RETRY)
 def invoice_run_chunk(run_id: int, index: int) -> None:
-    """Bill one chunk; a redelivered task resumes where the last commit stopped."""
+    """Bill one chunk; a redelivered or retried task resumes where the last commit stopped."""
     runs.invoice_run_process_chunk(run_id=run_id, index=index)
+
+
+@shared_task(name="invoicing.tasks.invoice_runs_recover")
+def invoice_runs_recover() -> int:
+    """Beat: send again the chunks whose worker died (stale heartbeat)."""
+    return len(runs.invoice_runs_recover())
 
 
 @shared_task(name="invoicing.tasks.invoice_schedules_dispatch")
@@ -31,9 +45,10 @@ def invoice_schedules_dispatch() -> int:
     return len(schedules.invoice_schedules_dispatch())
 
 
-@shared_task(name="invoicing.tasks.documents_deliver", acks_late=True, max_retries=3)
+@shared_task(name="invoicing.tasks.documents_deliver", acks_late=True, max_retries=5, **RETRY)
 def documents_deliver(invoice_ids: list, credit_note_ids: list) -> int:
-    """Render the PDFs of posted documents and email them (each sent once)."""
+    """Render the PDFs of posted documents and email them (each sent once, claimed before sending:
+    a retry after a mail error sends only what was not sent)."""
     return delivery.documents_deliver(invoice_ids=invoice_ids, credit_note_ids=credit_note_ids)
 
 

@@ -9,6 +9,7 @@ Namespaces are ignored (`{*}`), so camt.053.001.02 to .08 all parse.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -21,6 +22,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from billing_site.errors import ValidationFailed
+from billing_site.limits import amount_error, date_error
+from billing_site.textfiles import decode_text
 
 COLUMNS = ("date", "amount", "currency", "reference", "counterparty")
 SPACES = re.compile(r"[\s\u00a0\u202f']")
@@ -36,12 +39,16 @@ class ParsedLine:
 
 
 def detect_format(content: bytes) -> str:
-    head = content.lstrip(b"\xef\xbb\xbf \t\r\n")[:200].lower()
+    head = content[:400]
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        head = head.decode("utf-16", errors="ignore").encode("utf-8")
+    head = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:200].lower()
     return "camt053" if head.startswith(b"<?xml") or head.startswith(b"<document") else "csv"
 
 
-def parse_statement(content: bytes, fmt: str) -> list[ParsedLine]:
-    return parse_camt053(content) if fmt == "camt053" else parse_csv(content)
+def parse_statement(content: bytes, fmt: str, *, today: dt.date | None = None) -> list[ParsedLine]:
+    """The statement's lines; `today` bounds their dates (see `billing_site.limits`)."""
+    return parse_camt053(content, today=today) if fmt == "camt053" else parse_csv(content, today=today)
 
 
 def parse_amount(text: str) -> Decimal:
@@ -75,11 +82,8 @@ def parse_date(text: str) -> dt.date:
     raise ValueError(text)
 
 
-def parse_csv(content: bytes) -> list[ParsedLine]:
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = content.decode("latin-1")
+def parse_csv(content: bytes, *, today: dt.date | None = None) -> list[ParsedLine]:
+    text = decode_text(content)
     first = text.splitlines()[0] if text.strip() else ""
     delimiter = ";" if first.count(";") > first.count(",") else ("\t" if "\t" in first else ",")
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
@@ -92,22 +96,31 @@ def parse_csv(content: bytes) -> list[ParsedLine]:
         )
     out = []
     for number, raw in enumerate(reader, start=2):
+        extra = [v for v in raw.pop(None, None) or [] if (v or "").strip()]
+        if extra:
+            raise ValidationFailed(fields={"file": _("Line %(line)s has more cells than the header has columns.") % {"line": number}})
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
         if not any(row.values()):
             continue
-        out.append(_line(row, f"{number}"))
+        out.append(_line(row, f"{number}", today))
     return out
 
 
-def _line(row: dict, where: str) -> ParsedLine:
+def _line(row: dict, where: str, today: dt.date | None, negate: bool = False) -> ParsedLine:
     try:
         day = parse_date(row.get("date", ""))
     except ValueError as exc:
         raise ValidationFailed(fields={"file": _("Line %(line)s: “%(value)s” is not a date.") % {"line": where, "value": row.get("date")}}) from exc
+    if today is not None and (error := date_error(day, today)):
+        raise ValidationFailed(fields={"file": _("Line %(line)s: %(error)s") % {"line": where, "error": error}})
     try:
         amount = parse_amount(row.get("amount", ""))
     except ValueError as exc:
         raise ValidationFailed(fields={"file": _("Line %(line)s: “%(value)s” is not an amount.") % {"line": where, "value": row.get("amount")}}) from exc
+    if error := amount_error(amount):
+        raise ValidationFailed(fields={"file": _("Line %(line)s: %(error)s") % {"line": where, "error": error}})
+    if negate:
+        amount = -amount
     currency = (row.get("currency") or "").upper()
     if currency not in settings.CURRENCIES:
         raise ValidationFailed(fields={"file": _("Line %(line)s: “%(value)s” is not a supported currency.") % {"line": where, "value": currency}})
@@ -123,7 +136,7 @@ def _text(node, path: str) -> str:
     return (found.text or "").strip() if found is not None and found.text else ""
 
 
-def parse_camt053(content: bytes) -> list[ParsedLine]:
+def parse_camt053(content: bytes, *, today: dt.date | None = None) -> list[ParsedLine]:
     try:
         root = ET.fromstring(content)
     except ET.ParseError as exc:
@@ -137,7 +150,6 @@ def parse_camt053(content: bytes) -> list[ParsedLine]:
             amt = entry.find("{*}Amt")
             if amt is None:
                 continue
-            sign = -1 if _text(entry, "{*}CdtDbtInd") == "DBIT" else 1
             day = _text(entry, "{*}BookgDt/{*}Dt") or _text(entry, "{*}BookgDt/{*}DtTm")[:10] or _text(entry, "{*}ValDt/{*}Dt")
             details = entry.find(".//{*}TxDtls")
             scope = details if details is not None else entry
@@ -146,8 +158,8 @@ def parse_camt053(content: bytes) -> list[ParsedLine]:
             reference = " ".join(p for p in (structured, unstructured, _text(entry, "{*}AddtlNtryInf")) if p)
             debtor = _text(scope, ".//{*}RltdPties/{*}Dbtr/{*}Nm") or _text(scope, ".//{*}RltdPties/{*}Dbtr/{*}Pty/{*}Nm")
             row = {
-                "date": day, "amount": str(sign * parse_amount(amt.text or "")) if (amt.text or "").strip() else "",
+                "date": day, "amount": (amt.text or "").strip(),
                 "currency": amt.get("Ccy", ""), "reference": reference, "counterparty": debtor,
             }
-            out.append(_line(row, _("entry %(n)s") % {"n": index}))
+            out.append(_line(row, _("entry %(n)s") % {"n": index}, today, negate=_text(entry, "{*}CdtDbtInd") == "DBIT"))
     return out

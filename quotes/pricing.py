@@ -36,6 +36,7 @@ from fractions import Fraction
 
 from django.utils.translation import gettext as _
 
+from billing_site.limits import unit_price_precision_error
 from billing_site.money import ZERO, format_money, round_unit, sum_money, to_decimal
 from catalog.pricing import (  # noqa: F401 - spec_*_snapshot re-exported for quotes callers
     PriceSpec,
@@ -124,7 +125,10 @@ def price_line(
     if per_unit:
         list_price = round_unit(spec.unit_price)
     else:
-        list_price = unit_price_of(price_for_quantity(spec=spec, quantity=quantity), quantity)
+        extended = price_for_quantity(spec=spec, quantity=quantity)
+        list_price = unit_price_of(extended, quantity)
+        if error := unit_price_precision_error(extended=extended, unit_price=list_price, quantity=quantity, currency=currency):
+            raise PricingError(error)
     if discount_amount is not None and to_decimal(discount_amount) > list_price:
         raise NegativeNetPrice(
             _("This discount is more than the list price of %(price)s: the net price would be negative.")

@@ -8,7 +8,8 @@ from billing_site.models import UserProfile
 pytestmark = pytest.mark.django_db
 
 
-def test_healthz_reports_database_and_broker(client):
+def test_healthz_reports_database_and_broker_to_staff(client, admin_user):
+    client.force_login(admin_user)
     response = client.get("/healthz")
     body = json.loads(response.content)
     assert response.status_code == 200
@@ -17,12 +18,21 @@ def test_healthz_reports_database_and_broker(client):
     assert body["broker"]["ok"] is True
 
 
-def test_healthz_reports_an_unreachable_broker(client, settings):
+def test_healthz_reports_an_unreachable_broker(client, settings, admin_user):
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    assert json.loads(client.get("/healthz").content) == {"status": "error"}
+    client.force_login(admin_user)
     response = client.get("/healthz")
     body = json.loads(response.content)
     assert response.status_code == 503
     assert body["broker"]["ok"] is False and body["broker"]["transport"] == "redis"
+
+
+def test_anonymous_healthz_says_only_ok(client, finance_client):
+    response = client.get("/healthz")
+    assert (response.status_code, json.loads(response.content)) == (200, {"status": "ok"})
+    # A signed-in user who is not staff learns no more than a probe.
+    assert json.loads(finance_client.get("/healthz").content) == {"status": "ok"}
 
 
 @pytest.mark.parametrize(

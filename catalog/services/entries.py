@@ -9,6 +9,7 @@ from djmoney.money import Money
 
 from billing_site.audit import audit_record
 from billing_site.errors import ValidationFailed
+from billing_site.limits import unit_price_error
 from catalog.models import PriceBook, PriceBookEntry, PriceTier, Product, RecognitionRule
 from catalog.numbers import plain
 from catalog.pricing import PriceSpec, Tier, validate_price_spec, validate_tiers
@@ -138,7 +139,7 @@ def _validate(*, product: Product, book: PriceBook, data: dict, tier_rows, entry
     elif free_units and model not in FREE_UNIT_MODELS:
         errors["free_units"] = [_("Free units apply to per-unit and package prices only; use a tier priced 0.")]
     for field, value in (("unit_price", unit_price), ("package_size", package_size), ("free_units", free_units)):
-        problem = _places_error(value)
+        problem = _places_error(value) or (unit_price_error(value) if field == "unit_price" and value is not None else None)
         if problem and field not in errors:
             errors[field] = [problem]
 

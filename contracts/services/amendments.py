@@ -9,7 +9,7 @@ so an invoice run billing the same entries at the same moment makes one of the t
 
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.utils import formats
@@ -19,6 +19,7 @@ from billing_site import clock
 from billing_site.audit import audit_record
 from billing_site.errors import Conflict, InvalidTransition, ValidationFailed
 from billing_site.events import event_record, fields_of
+from billing_site.limits import quantity_error, unit_price_error
 from billing_site.money import round_unit, to_decimal
 from catalog.models import Product
 from contracts import scheduling
@@ -218,9 +219,7 @@ def _plan(*, contract, subscriptions, entries, request: AmendmentRequest, today:
         price = request.unit_price
         if price in (None, ""):
             raise ValidationFailed(fields={"unit_price": [_("Enter the new unit price.")]})
-        price = round_unit(to_decimal(price))
-        if price < 0:
-            raise ValidationFailed(fields={"unit_price": [_("The unit price must not be negative.")]})
+        price = _unit_price(price)
         if price == sub.unit_price:
             raise ValidationFailed(fields={"unit_price": [_("The new price is the same as the current one.")]})
         old = _change(sub=sub, entries=entries[sub.pk], effective=effective, new_quantity=ZERO, today=today, contract=contract)
@@ -249,10 +248,29 @@ def _plan(*, contract, subscriptions, entries, request: AmendmentRequest, today:
 def _positive(value, name: str) -> Decimal:
     if value in (None, ""):
         raise ValidationFailed(fields={name: [_("Enter a quantity greater than zero.")]})
-    value = to_decimal(value)
-    if value <= 0:
+    try:
+        value = to_decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        raise ValidationFailed(fields={name: [_("Enter a quantity greater than zero.")]}) from None
+    if value.is_finite() and value <= 0:
         raise ValidationFailed(fields={name: [_("Enter a quantity greater than zero.")]})
+    if error := quantity_error(value):
+        raise ValidationFailed(fields={name: [error]})
     return value
+
+
+def _unit_price(value) -> Decimal:
+    """A new unit price typed for an amendment: a number, not negative, within the limits."""
+    try:
+        price = to_decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        raise ValidationFailed(fields={"unit_price": [_("Enter the new unit price.")]}) from None
+    if error := unit_price_error(price):
+        raise ValidationFailed(fields={"unit_price": [error]})
+    price = round_unit(price)
+    if price < 0:
+        raise ValidationFailed(fields={"unit_price": [_("The unit price must not be negative.")]})
+    return price
 
 
 def _until(sub: Subscription) -> date | None:
@@ -282,9 +300,7 @@ def _new_subscription(*, contract: Contract, request: AmendmentRequest, effectiv
     price = product_price(product=product, price_book=contract.price_book, currency=contract.currency, quantity=quantity)
     net = price.net_unit_price
     if request.unit_price not in (None, ""):
-        net = round_unit(to_decimal(request.unit_price))
-        if net < 0:
-            raise ValidationFailed(fields={"unit_price": [_("The unit price must not be negative.")]})
+        net = _unit_price(request.unit_price)
     rule = product.billing_rule
     terms = scheduling.Terms(
         charge_type=product.charge_type, unit_price=net, price_term_months=product.term_months,

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from uuid import uuid4
 
@@ -13,6 +13,7 @@ from billing_site import clock
 from billing_site.audit import audit_record
 from billing_site.errors import InvalidTransition, ValidationFailed
 from billing_site.events import event_record, fields_of
+from billing_site.limits import quantity_error, unit_price_precision_error
 from billing_site.money import round_unit, to_decimal
 from catalog.models import LegalEntity, PriceBook, PriceBookEntry, Product
 from catalog.pricing import (
@@ -86,7 +87,13 @@ def product_price(
             "product": product.name, "currency": entry_currency, "contract_currency": currency,
         }
         raise ValidationFailed(message, fields={field: [message]})
-    quantity = to_decimal(quantity)
+    try:
+        quantity = to_decimal(quantity)
+    except (InvalidOperation, TypeError, ValueError):
+        message = _("Enter a quantity.")
+        raise ValidationFailed(message, fields={"quantity": [message]}) from None
+    if error := quantity_error(quantity):
+        raise ValidationFailed(error, fields={"quantity": [error]})
     try:
         if product.charge_type == Product.ChargeType.USAGE or quantity <= 0:
             unit = entry.unit_price.amount if entry.unit_price is not None else Decimal("0")
@@ -95,6 +102,8 @@ def product_price(
             extended = price_for_quantity(spec=entry.price_spec(), quantity=quantity)
             # A tiered or package price becomes a unit price for the quantity ordered (6 places).
             list_price = _unit_of(extended, quantity)
+            if error := unit_price_precision_error(extended=extended, unit_price=list_price, quantity=quantity, currency=currency):
+                raise ValidationFailed(error, fields={"quantity": [error]})
         net = apply_discount(list_unit_price=list_price, percent=discount_percent)
     except PricingError as exc:
         raise ValidationFailed(str(exc), fields={field: [str(exc)]}) from exc
@@ -331,10 +340,11 @@ def order_activate(*, order: Order, actor, today: date | None = None, billed_thr
     with transaction.atomic():
         # The row lock makes a second activation wait, then find the order activated.
         order = Order.objects.select_for_update().select_related("account", "price_book").get(pk=order.pk)
-        if order.status == Order.Status.ACTIVATED:
-            return Contract.objects.get(order=order)
+        # Checked first: an amendment order is activated by its amendment and has no contract of its own.
         if order.type == Order.Type.AMENDMENT:
             raise InvalidTransition(_("Amendment orders are activated by the amendment itself."))
+        if order.status == Order.Status.ACTIVATED:
+            return Contract.objects.get(order=order)
         if order.status != Order.Status.DRAFT:
             raise InvalidTransition(_("Order %(number)s is cancelled and cannot be activated.") % {"number": order.number})
         products = list(order.products.select_related("product__billing_rule__legal_entity", "product__tax_rule"))

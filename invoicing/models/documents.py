@@ -128,7 +128,8 @@ class Invoice(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     posted_at = models.DateTimeField(_("posted at"), null=True, blank=True)
-    posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # PROTECT: who posted is part of the frozen document; deactivate the user instead of deleting them.
+    posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
 
@@ -256,9 +257,10 @@ class CreditNote(models.Model):
         "invoicing.InvoiceRun", verbose_name=_("run"), null=True, blank=True, on_delete=models.SET_NULL, related_name="credit_notes"
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     posted_at = models.DateTimeField(_("posted at"), null=True, blank=True)
-    posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # PROTECT: who posted is part of the frozen document; deactivate the user instead of deleting them.
+    posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:

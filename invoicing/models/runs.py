@@ -45,6 +45,8 @@ class InvoiceRun(models.Model):
     # Stored when the run finishes (sums of the chunks); live values come from the chunks.
     accounts_done = models.PositiveIntegerField(_("accounts done"), default=0)
     accounts_failed = models.PositiveIntegerField(_("accounts failed"), default=0)
+    # Accounts another run (or a cancel & rebill) was billing at the same moment: not billed by this run.
+    accounts_skipped = models.PositiveIntegerField(_("accounts skipped"), default=0)
     invoices_count = models.PositiveIntegerField(_("invoices"), default=0)
     credit_notes_count = models.PositiveIntegerField(_("credit notes"), default=0)
     lines_count = models.PositiveIntegerField(_("lines"), default=0)
@@ -87,11 +89,15 @@ class InvoiceRunChunk(models.Model):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     position = models.PositiveIntegerField(_("accounts done"), default=0)
     accounts_failed = models.PositiveIntegerField(_("accounts failed"), default=0)
+    accounts_skipped = models.PositiveIntegerField(_("accounts skipped"), default=0)
     invoices_count = models.PositiveIntegerField(_("invoices"), default=0)
     credit_notes_count = models.PositiveIntegerField(_("credit notes"), default=0)
     lines_count = models.PositiveIntegerField(_("lines"), default=0)
     totals = models.JSONField(_("totals per currency"), default=dict, blank=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    # Written by the worker at its claim and after every committed group: a running chunk whose
+    # heartbeat is older than INVOICE_RUN_STALE_SECONDS lost its worker, and beat sends it again.
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
 

@@ -124,13 +124,49 @@ def document_recipients(document) -> list[str]:
     return emails
 
 
+def _claim_send(document, *, force: bool):
+    """Take the right to send with a conditional UPDATE of `sent_at` (NULL, or the value read, for a
+    forced resend): of two deliveries of one task at the same moment, exactly one gets it. Returns
+    (claimed instant, previous value), or None when someone else sent or is sending it."""
+    model = type(document)
+    previous = model.objects.filter(pk=document.pk).values_list("sent_at", flat=True).first()
+    if previous is not None and not force:
+        return None
+    now = clock.now()
+    rows = model.objects.filter(pk=document.pk)
+    rows = rows.filter(sent_at__isnull=True) if previous is None else rows.filter(sent_at=previous)
+    if not rows.update(sent_at=now):
+        return None
+    return now, previous
+
+
 def document_send(*, document, force: bool = False) -> bool:
-    """Email the PDF to the billing contacts once (again only with `force`); True when sent."""
+    """Email the PDF to the billing contacts once (again only with `force`); True when sent.
+
+    The send is claimed first (`_claim_send`), so a task delivered twice sends once. If the mail
+    server fails, the claim is given back and the error raised for the task to retry. A worker killed
+    between the claim and the send leaves the document marked sent without the "sent" audit row:
+    at most once, as a customer must not get the same invoice twice."""
     if document.status == document.Status.DRAFT or (document.sent_at and not force):
         return False
     recipients = document_recipients(document)
     if not recipients:
         return False
+    claim = _claim_send(document, force=force)
+    if claim is None:
+        return False
+    claimed_at, previous = claim
+    try:
+        _send_email(document, recipients)
+    except BaseException:
+        type(document).objects.filter(pk=document.pk, sent_at=claimed_at).update(sent_at=previous)
+        raise
+    document.sent_at = claimed_at
+    audit_record(obj=document, action="sent", actor_label="worker", message=", ".join(recipients))
+    return True
+
+
+def _send_email(document, recipients: list[str]) -> None:
     if not document.pdf:
         document_render_pdf(document=document)
     is_invoice = isinstance(document, Invoice)
@@ -155,10 +191,6 @@ def document_send(*, document, force: bool = False) -> bool:
     finally:
         document.pdf.close()
     message.send()
-    now = clock.now()
-    type(document).objects.filter(pk=document.pk).update(sent_at=now)
-    audit_record(obj=document, action="sent", actor_label="worker", message=", ".join(recipients))
-    return True
 
 
 def documents_deliver(*, invoice_ids=(), credit_note_ids=()) -> int:

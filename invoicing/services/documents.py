@@ -17,6 +17,7 @@ from billing_site import clock
 from billing_site.audit import audit_record
 from billing_site.errors import Immutable, InvalidTransition, ValidationFailed
 from billing_site.events import event_record, fields_of
+from billing_site.limits import amount_error
 from billing_site.money import format_money, round_money, sum_money, to_decimal
 from catalog.pricing import tax_for_line
 from customers.models import Account
@@ -158,8 +159,8 @@ def _parse_amount(value, currency: str, field: str) -> Decimal:
         amount = to_decimal(value if not isinstance(value, str) else value.strip().replace(",", "."))
     except (InvalidOperation, TypeError, ValueError) as exc:
         raise ValidationFailed(fields={field: [_("Enter an amount.")]}) from exc
-    if not amount.is_finite():
-        raise ValidationFailed(fields={field: [_("Enter an amount.")]})
+    if error := amount_error(amount):
+        raise ValidationFailed(fields={field: [error]})
     if round_money(amount, currency) != amount:
         raise ValidationFailed(fields={field: [_("At most %(places)s decimal places.") % {"places": -round_money(0, currency).as_tuple().exponent}]})
     return amount

@@ -86,6 +86,13 @@ def invoice_run_create(
     if target_date is None:
         raise ValidationFailed(fields={"target_date": [_("A target date is required.")]})
     invoice_date = invoice_date or target_date
+    # A run for 9999-12-31 would bill every period until then (and overflow the due date): runs look
+    # at most INVOICE_RUN_HORIZON_DAYS ahead.
+    horizon = clock.today() + dt.timedelta(days=settings.INVOICE_RUN_HORIZON_DAYS)
+    for name, value in (("target_date", target_date), ("invoice_date", invoice_date)):
+        if value > horizon:
+            raise ValidationFailed(fields={name: [_("At most %(days)s days ahead (until %(last)s).") % {
+                "days": settings.INVOICE_RUN_HORIZON_DAYS, "last": horizon.isoformat()}]})
     if not 1 <= chunk_size <= 10_000:
         raise ValidationFailed(fields={"chunk_size": [_("Between 1 and 10,000 accounts per chunk.")]})
     with transaction.atomic():
@@ -139,7 +146,7 @@ def invoice_run_process_chunk(
     group_size = group_size or ACCOUNTS_PER_TRANSACTION
     claimed = InvoiceRunChunk.objects.filter(
         run_id=run_id, index=index, status__in=[Chunk.PENDING, Chunk.RUNNING, Chunk.FAILED]
-    ).update(status=Chunk.RUNNING, started_at=now)
+    ).update(status=Chunk.RUNNING, started_at=now, heartbeat_at=clock.now())
     if not claimed:
         return None
     chunk = InvoiceRunChunk.objects.get(run_id=run_id, index=index)
@@ -200,8 +207,13 @@ def _lock_accounts(account_ids: list[int]) -> list[int]:
     return [a for a in account_ids if a in locked]
 
 
+SKIPPED_REASON = _("Skipped: another run or a cancel & rebill was billing this account at the same moment. "
+                   "What is still due is billed by the next run.")
+
+
 def _bill_group_in_transaction(*, run, chunk_id, accounts, end, refs, now) -> None:
     locked = _lock_accounts(accounts)
+    skipped = [a for a in accounts if a not in set(locked)]
     ctx = load_context(account_ids=locked, target_date=run.target_date, filters=run.filters, refs=refs)
     bills = [build_account(ctx, account_id) for account_id in locked]
     failed = [b for b in bills if b.error]
@@ -209,10 +221,15 @@ def _bill_group_in_transaction(*, run, chunk_id, accounts, end, refs, now) -> No
         bills=[b for b in bills if not b.error], ctx=ctx, run_id=run.pk, auto_post=run.auto_post,
         invoice_date=run.invoice_date, now=now, actor=None, actor_label=_("invoice run %(id)s") % {"id": run.pk},
     )
-    InvoiceRunError.objects.bulk_create([InvoiceRunError(run_id=run.pk, account_id=b.account_id, message=b.error) for b in failed])
+    InvoiceRunError.objects.bulk_create(
+        [InvoiceRunError(run_id=run.pk, account_id=b.account_id, message=b.error) for b in failed]
+        + [InvoiceRunError(run_id=run.pk, account_id=a, message=str(SKIPPED_REASON)) for a in skipped]
+    )
     chunk = InvoiceRunChunk.objects.select_for_update().get(pk=chunk_id)
     chunk.position = max(chunk.position, end)
     chunk.accounts_failed += len(failed)
+    chunk.accounts_skipped += len(skipped)
+    chunk.heartbeat_at = clock.now()
     chunk.invoices_count += len(result.invoice_ids)
     chunk.credit_notes_count += len(result.credit_note_ids)
     chunk.lines_count += result.lines
@@ -220,7 +237,8 @@ def _bill_group_in_transaction(*, run, chunk_id, accounts, end, refs, now) -> No
     for currency, amount in result.totals.items():
         totals[currency] += amount
     chunk.totals = {k: str(v) for k, v in totals.items()}
-    chunk.save(update_fields=["position", "accounts_failed", "invoices_count", "credit_notes_count", "lines_count", "totals"])
+    chunk.save(update_fields=["position", "accounts_failed", "accounts_skipped", "invoices_count", "credit_notes_count",
+                              "lines_count", "totals", "heartbeat_at"])
     if run.auto_post and run.send_documents and (result.posted_invoice_ids or result.posted_credit_note_ids):
         from invoicing.services.delivery import documents_deliver_later
 
@@ -233,19 +251,22 @@ def _record_failure(*, run, chunk_id, account_id, end, message) -> None:
         chunk = InvoiceRunChunk.objects.select_for_update().get(pk=chunk_id)
         chunk.position = max(chunk.position, end)
         chunk.accounts_failed += 1
-        chunk.save(update_fields=["position", "accounts_failed"])
+        chunk.heartbeat_at = clock.now()
+        chunk.save(update_fields=["position", "accounts_failed", "heartbeat_at"])
 
 
 def run_counts(run_id: int) -> dict:
     """The run's live counts: sums over its chunks."""
-    counts = {"accounts_done": 0, "accounts_failed": 0, "invoices_count": 0, "credit_notes_count": 0, "lines_count": 0}
+    counts = {"accounts_done": 0, "accounts_failed": 0, "accounts_skipped": 0, "invoices_count": 0, "credit_notes_count": 0,
+              "lines_count": 0}
     totals = defaultdict(Decimal)
     statuses = []
     for chunk in InvoiceRunChunk.objects.filter(run_id=run_id).values(
-        "position", "accounts_failed", "invoices_count", "credit_notes_count", "lines_count", "totals", "status"
+        "position", "accounts_failed", "accounts_skipped", "invoices_count", "credit_notes_count", "lines_count", "totals", "status"
     ):
-        counts["accounts_done"] += chunk["position"]
-        for key in ("accounts_failed", "invoices_count", "credit_notes_count", "lines_count"):
+        # Skipped accounts were looked at but not billed: they are not "done".
+        counts["accounts_done"] += chunk["position"] - chunk["accounts_skipped"]
+        for key in ("accounts_failed", "accounts_skipped", "invoices_count", "credit_notes_count", "lines_count"):
             counts[key] += chunk[key]
         for currency, amount in (chunk["totals"] or {}).items():
             totals[currency] += Decimal(amount)
@@ -269,11 +290,11 @@ def invoice_run_finalize(*, run_id: int, now: dt.datetime | None = None) -> Invo
         if run.status != RunStatus.CANCELLED:
             if Chunk.FAILED in counts["statuses"]:
                 run.status = RunStatus.FAILED
-            elif counts["accounts_failed"]:
+            elif counts["accounts_failed"] or counts["accounts_skipped"]:
                 run.status = RunStatus.COMPLETED_WITH_ERRORS
             else:
                 run.status = RunStatus.COMPLETED
-        for key in ("accounts_done", "accounts_failed", "invoices_count", "credit_notes_count", "lines_count"):
+        for key in ("accounts_done", "accounts_failed", "accounts_skipped", "invoices_count", "credit_notes_count", "lines_count"):
             setattr(run, key, counts[key])
         run.totals = counts["totals"]
         run.finished_at = now
@@ -331,6 +352,39 @@ def invoice_run_execute(*, run: InvoiceRun, now: dt.datetime | None = None, grou
     invoice_run_finalize(run_id=run.pk, now=now)
     run.refresh_from_db()
     return run
+
+
+def invoice_runs_recover(*, now: dt.datetime | None = None, dispatch: bool = True) -> list[tuple[int, int]]:
+    """Beat: send again the chunks of running runs whose worker died (no heartbeat for
+    INVOICE_RUN_STALE_SECONDS), so a killed worker's run finishes with no person acting.
+
+    Each stale chunk is claimed by a conditional UPDATE of its heartbeat (two beats, or a beat and a
+    person pressing Resume, send it once). Sending a chunk whose worker is only slow is safe: the
+    accounts are locked per group (SKIP LOCKED) and billed periods are claimed conditionally."""
+    now = now or clock.now()
+    cutoff = now - dt.timedelta(seconds=settings.INVOICE_RUN_STALE_SECONDS)
+    stale = (
+        InvoiceRunChunk.objects.filter(run__status=RunStatus.RUNNING, status__in=[Chunk.PENDING, Chunk.RUNNING])
+        .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, run__started_at__lt=cutoff))
+        .values_list("pk", "run_id", "index", "heartbeat_at")
+    )
+    recovered = []
+    for pk, run_id, index, heartbeat in stale:
+        with transaction.atomic():
+            claimed = InvoiceRunChunk.objects.filter(pk=pk, heartbeat_at=heartbeat).update(heartbeat_at=now) if heartbeat else (
+                InvoiceRunChunk.objects.filter(pk=pk, heartbeat_at__isnull=True).update(heartbeat_at=now))
+            if not claimed:
+                continue
+            audit_record(obj=InvoiceRun(pk=run_id), action="chunk_recovered", actor_label="scheduler",
+                         message=_("Chunk %(index)s had no sign of life since %(at)s; sent again.") % {
+                             "index": index, "at": heartbeat.isoformat() if heartbeat else "-"},
+                         data={"chunk": index})
+            recovered.append((run_id, index))
+            if dispatch:
+                from invoicing import tasks
+
+                transaction.on_commit(lambda r=run_id, i=index: tasks.invoice_run_chunk.delay(r, i))
+    return recovered
 
 
 def invoice_run_dispatch_chunks(*, run_id: int) -> list[int]:

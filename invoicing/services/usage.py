@@ -17,7 +17,9 @@ from django.utils.translation import gettext as _
 from billing_site import clock
 from billing_site.audit import audit_record
 from billing_site.errors import ValidationFailed
+from billing_site.limits import quantity_error
 from billing_site.money import round_unit
+from billing_site.textfiles import decode_text
 from contracts.models import ScheduleEntry, Subscription
 from invoicing.models import UsageRecord
 
@@ -157,8 +159,10 @@ def _validate(rec, subs, by_account_product, billed) -> UsageRecord:
         quantity = Decimal(str(rec.get("quantity")).strip().replace(",", "."))
     except (InvalidOperation, ValueError):
         raise ValueError(_("“%(value)s” is not a quantity.") % {"value": rec.get("quantity")}) from None
-    if not quantity.is_finite() or quantity < 0:
+    if quantity.is_finite() and quantity < 0:
         raise ValueError(_("The quantity must be zero or more."))
+    if error := quantity_error(quantity):
+        raise ValueError(error)
     if round_unit(quantity) != quantity:
         raise ValueError(_("The quantity has more than 6 decimal places."))
     stamp = _parse_timestamp(rec.get("timestamp"))
@@ -178,7 +182,7 @@ def _validate(rec, subs, by_account_product, billed) -> UsageRecord:
 
 def usage_parse_csv(*, content: bytes | str) -> list[dict]:
     """CSV rows as records (header: subscription or account+product, quantity, timestamp, idempotency_key)."""
-    text = content.decode("utf-8-sig") if isinstance(content, bytes) else content
+    text = decode_text(content) if isinstance(content, bytes) else content
     sample = text[:2048]
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")

@@ -3,6 +3,7 @@
 Run with: DATABASE_URL=postgres://postgres@127.0.0.1:5432/recur_invoicing DEBUG=1 .venv/bin/pytest invoicing/tests/test_postgres.py
 """
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -88,8 +89,14 @@ def test_two_runs_for_the_same_date_at_once_bill_each_period_once(accounts_with_
     assert len(per_account) == 12 and set(per_account.values()) == {1}
     numbers = sorted(Invoice.objects.values_list("sequence", flat=True))
     assert numbers == list(range(1, 13))
-    statuses = set(InvoiceRun.objects.values_list("status", flat=True))
-    assert statuses == {"completed"}
+    # An account the other run held at that moment is not reported done: it is counted as skipped,
+    # with its reason, and the run says it completed with errors.
+    finished = list(InvoiceRun.objects.filter(pk__in=[r.pk for r in runs]))
+    assert sum(r.invoices_count for r in finished) == 12
+    for r in finished:
+        assert r.accounts_done + r.accounts_skipped == 12
+        assert r.errors.count() == r.accounts_skipped + r.accounts_failed
+        assert r.status == ("completed_with_errors" if r.accounts_skipped or r.accounts_failed else "completed")
     # Re-running a finished run's date bills nothing.
     again = services.invoice_run_execute(run=services.invoice_run_create(actor=None, target_date=target, auto_post=True, start=False))
     assert (again.invoices_count, again.accounts_total) == (0, 0)
@@ -115,6 +122,11 @@ def insert_then_die(rows):
 writing._insert_invoice_lines = insert_then_die
 call_command("invoice_run", "--chunk", sys.argv[1])
 """
+
+
+PAUSE_AFTER_FOURTH_LINES_WRITE = KILL_AFTER_THIRD_LINES_WRITE.replace("len(calls) == 3", "len(calls) == 4").replace(
+    "os.kill(os.getpid(), signal.SIGKILL)", "signal.pause()  # mid-transaction, until the test kills it from outside"
+)
 
 
 def test_a_worker_killed_mid_run_leaves_no_half_invoice_and_the_retry_finishes(accounts_with_contracts):
@@ -148,6 +160,43 @@ def test_a_worker_killed_mid_run_leaves_no_half_invoice_and_the_retry_finishes(a
     run.chunks.update(status="pending", position=0)
     services.invoice_run_process_chunk(run_id=run.pk, index=0)
     assert Invoice.objects.count() == 12
+
+
+def test_a_worker_killed_from_outside_is_recovered_by_beat_with_no_person(accounts_with_contracts, celery_eager):
+    import signal
+    import time
+
+    import time_machine
+
+    from invoicing import tasks
+    from invoicing.models import InvoiceRunChunk
+
+    run = services.invoice_run_create(actor=None, target_date=date(2025, 3, 1), auto_post=True, send_documents=False, start=False, chunk_size=12)
+    services.invoice_run_prepare(run_id=run.pk)
+    env = dict(os.environ)
+    db = connection.settings_dict
+    env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env["DEBUG"] = "1"
+    env["DJANGO_SETTINGS_MODULE"] = "billing_site.settings"
+    env["INVOICING_ACCOUNTS_PER_TRANSACTION"] = "2"
+    # The 4th group stops mid-transaction, after its lines are written…
+    worker = subprocess.Popen([sys.executable, "-c", PAUSE_AFTER_FOURTH_LINES_WRITE, f"{run.pk}:0"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 90
+    while InvoiceRunChunk.objects.get(run=run).position < 6 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1)  # …holding its locks and uncommitted lines,
+    worker.send_signal(signal.SIGKILL)  # when it is killed from outside.
+    assert worker.wait(timeout=30) == -9
+    chunk = InvoiceRunChunk.objects.get(run=run)
+    assert (chunk.status, chunk.position) == ("running", 6)
+    assert Invoice.objects.count() == 6
+    # No person acts: beat's recovery task finds the silent chunk and a worker finishes it.
+    with time_machine.travel(chunk.heartbeat_at + dt.timedelta(seconds=settings.INVOICE_RUN_STALE_SECONDS + 1), tick=False):
+        assert tasks.invoice_runs_recover() == 1
+    run.refresh_from_db()
+    assert (run.status, run.accounts_done, run.invoices_count) == ("completed", 12, 12)
+    assert_billed_exactly_once(12 * 3)
 
 
 def _draft(account, entity, n):

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from billing_site.errors import ValidationFailed
+from billing_site.limits import amount_error
 from billing_site.money import minor_units, round_money, to_decimal
 from invoicing.models import Invoice
 
@@ -22,6 +23,8 @@ def clean_amount(value, currency: str, *, field: str = "amount", allow_zero: boo
         raise ValidationFailed(fields={field: _("Enter an amount.")})
     if amount < 0 or (amount == 0 and not allow_zero):
         raise ValidationFailed(fields={field: _("The amount must be greater than zero.")})
+    if error := amount_error(amount):
+        raise ValidationFailed(fields={field: error})
     if round_money(amount, currency) != amount:
         raise ValidationFailed(
             fields={field: _("%(currency)s amounts have at most %(places)s decimals.") % {"currency": currency, "places": minor_units(currency)}}

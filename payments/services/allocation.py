@@ -18,6 +18,7 @@ from django.utils.translation import gettext_noop
 from billing_site.audit import audit_note, audit_record, choice_param, money_param
 from billing_site.errors import InvalidTransition, ValidationFailed
 from billing_site.events import event_record, fields_of
+from billing_site.limits import date_error
 from billing_site.money import ZERO, format_money, round_money
 from customers.models import Account
 from invoicing.models import CreditNote, Invoice, InvoiceLine
@@ -63,6 +64,8 @@ def payment_record(
         errors["received_date"] = [_("Enter the date the money was received.")]
     elif received_date > today:
         errors["received_date"] = [_("The payment cannot be received in the future.")]
+    elif error := date_error(received_date, today):
+        errors["received_date"] = [error]
     if errors:
         raise ValidationFailed(fields=errors)
     payment = Payment.objects.create(

@@ -42,7 +42,7 @@ def statement_import(*, file_name: str, content: bytes, today: dt.date, actor=No
     if existing is not None:
         return existing, False
     fmt = detect_format(content)
-    lines = parse_statement(content, fmt)  # raises ValidationFailed with the line number
+    lines = parse_statement(content, fmt, today=today)  # raises ValidationFailed with the line number
     if not lines:
         raise ValidationFailed(fields={"file": _("The file has no transactions.")})
     try:

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_noop
 from billing_site import clock
 from billing_site.audit import audit_note, audit_record, fields_param, number_param
 from billing_site.errors import Forbidden, Immutable, ValidationFailed
+from billing_site.limits import amount_error, quantity_error, unit_price_error
 from billing_site.money import round_money, to_decimal
 from billing_site.roles import is_finance
 from catalog.models import PriceBook, Product
@@ -214,10 +215,14 @@ def _check_line_values(*, quantity, discount_percent, discount_amount, start, en
             errors["quantity"] = [_("Enter a quantity.")]
         elif quantity <= 0:
             errors["quantity"] = [_("The quantity must be greater than 0.")]
+        elif error := quantity_error(quantity):
+            errors["quantity"] = [error]
     if discount_percent is not None and not Decimal(0) <= discount_percent <= Decimal(100):
         errors["discount_percent"] = [_("A discount must be between 0 and 100 %.")]
     if discount_amount is not None and discount_amount < 0:
         errors["discount_amount"] = [_("A discount must not be negative.")]
+    elif discount_amount is not None and (error := unit_price_error(discount_amount)):
+        errors["discount_amount"] = [error]
     if discount_percent is not None and discount_amount is not None:
         errors["discount_amount"] = [_("Give a discount percent or an amount per unit, not both.")]
     if charge_type == pricing.USAGE and (discount_percent or discount_amount):
@@ -252,16 +257,20 @@ def _price(line: QuoteLine, quote: Quote) -> None:
     snap = line.pricing_snapshot
     try:
         result = pricing.price_line(
-            charge_type=snap["charge_type"], spec=pricing.spec_from_snapshot(snap), quantity=line.quantity,
+            # A renewal line carries its subscription's snapshot, which has the price but not the
+            # product's charge type and term: those come from the product.
+            charge_type=line.charge_type, spec=pricing.spec_from_snapshot(snap), quantity=line.quantity,
             discount_percent=line.discount_percent, discount_amount=line.discount_amount,
             quote_percent=quote.quote_discount_percent or None, start=line.start_date, end=line.end_date,
-            default_term_months=snap.get("default_term_months"), currency=quote.currency,
+            default_term_months=snap.get("default_term_months") or line.product.default_term_months, currency=quote.currency,
         )
     except pricing.NegativeNetPrice as exc:
         field = "discount_amount" if line.discount_amount is not None else "discount_percent"
         raise ValidationFailed(fields={field: [str(exc.message)]}) from exc
     except PricingError as exc:
         raise ValidationFailed(fields={"quantity": [str(exc.message)]}) from exc
+    if error := amount_error(result.line_total):
+        raise ValidationFailed(fields={"quantity": [error]})
     line.list_unit_price = result.list_unit_price
     line.net_unit_price = result.net_unit_price
     line.price_term_months = snap.get("default_term_months") or DEFAULT_TERM_MONTHS

@@ -4,6 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 
 from billing_site import clock
 from billing_site.roles import Role
@@ -49,7 +50,8 @@ def add_product(page, search: str, sku: str, quantity: str = "1"):
     row.locator("input[name=quantity]").fill(quantity)
     lines_before = page.locator("#quote-lines tbody.line").count()
     row.locator("button:has-text('Add')").click()
-    page.wait_for_function(f"document.querySelectorAll('#quote-lines tbody.line').length === {lines_before + 1}")
+    # A locator wait, not wait_for_function: the page's CSP refuses the eval Playwright would use.
+    expect(page.locator("#quote-lines tbody.line")).to_have_count(lines_before + 1)
 
 
 def test_rep_quotes_an_overdue_account_finance_approves_rep_presents_and_wins(page):
