@@ -1,6 +1,7 @@
 """How decimals leave the API (DESIGN §3 "Money"): one serializer field for every model DecimalField.
 
-- Money (`amount`, `*_amount`, `*_total`, `mrr`, `arr`, `total_contract_value`, `tax_estimate`) is a
+- Money (`amount`, `*_amount`, `*_total`, `mrr`, `arr`, `total_contract_value`, `tax_estimate`, journal
+  `debit`/`credit`) is a
   string at the currency's minor unit, the currency read from the object (or the document it
   belongs to): EUR "250.00", JPY "250", KWD "250.000".
 - Everything else (unit prices, quantities, tier bounds, percents) keeps its significant decimals
@@ -15,9 +16,9 @@ from rest_framework import serializers
 
 from billing_site.money import round_money
 
-MONEY_NAMES = frozenset({"amount", "mrr", "arr", "total_contract_value", "tax_estimate"})
+MONEY_NAMES = frozenset({"amount", "mrr", "arr", "total_contract_value", "tax_estimate", "debit", "credit"})
 # Where a line finds its currency when it has none of its own.
-CURRENCY_PARENTS = ("invoice", "credit_note", "quote", "order", "contract", "subscription", "payment", "price_book")
+CURRENCY_PARENTS = ("invoice", "credit_note", "quote", "order", "contract", "subscription", "payment", "price_book", "entry")
 
 
 def is_money_name(name: str) -> bool:

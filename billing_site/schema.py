@@ -44,7 +44,10 @@ class AutoSchema(SpectacularAutoSchema):
         operation_id = super().get_operation_id()
         action = getattr(self.view, "action", None)
         # A custom viewset action, or a plain APIView (which does one thing): its name is the operation.
-        if action not in STANDARD_ACTIONS:
+        # An action answering several methods keeps the method in its id (`contracts_amendments_retrieve`
+        # and `contracts_amendments_create`), or the two would collide.
+        methods = getattr(getattr(self.view, action or "", None), "mapping", {})
+        if action not in STANDARD_ACTIONS and len(methods) <= 1:
             for suffix in ("_create", "_retrieve", "_list"):
                 if operation_id.endswith(suffix):
                     return operation_id.removesuffix(suffix)

@@ -5,6 +5,9 @@ from decimal import Decimal
 from imports.kinds import KINDS
 from imports.models import ImportBatch
 
+# The totals the preview shows, zero when the file's kind adds none of them.
+TOTALS = ("accounts", "contracts", "mrr", "opening")
+
 
 def batch_progress(batch: ImportBatch) -> dict:
     total = batch.rows_total or 0
@@ -20,7 +23,7 @@ def batch_view(batch: ImportBatch) -> dict:
         "batch": batch,
         "progress": batch_progress(batch),
         "counts": {k: counts.get(k, 0) for k in ("create", "update", "unchanged", "error")},
-        "totals": {k: Decimal(v) for k, v in (batch.totals or {}).items()},
+        "totals": {**dict.fromkeys(TOTALS, Decimal(0)), **{k: Decimal(v) for k, v in (batch.totals or {}).items()}},
         "results": counts.get("results", []),
         "mapping": counts.get("mapping", {}),
         "unknown": counts.get("unknown", []),

@@ -19,6 +19,7 @@ from collections.abc import Callable
 import pytest
 import time_machine
 from django.apps import apps
+from django.conf import settings
 from django.core.management import call_command
 from django.db import transaction
 from django.urls import NoReverseMatch, reverse
@@ -64,6 +65,31 @@ def children(label: str, parent: str, kwarg: str, **filters) -> Callable[[], lis
     return find
 
 
+def token_user():
+    """The API token route names a token by its user's id."""
+    return [{"user": pk} for pk in apps.get_model("authtoken.Token").objects.order_by("user_id").values_list("user_id", flat=True)[:1]]
+
+
+def import_templates():
+    """Every kind of import, as CSV and as XLSX."""
+    from imports.models import Kind
+
+    return [{"kind": kind, "fmt": fmt} for kind in Kind.values for fmt in ("csv", "xlsx")]
+
+
+def set_password_link():
+    """The invitation link of a demo user (a real one-time token), then the page it redirects to."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    user = apps.get_model(settings.AUTH_USER_MODEL).objects.filter(username="sales2").first()
+    if user is None:
+        return []
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    return [{"uidb64": uid, "token": default_token_generator.make_token(user)}, {"uidb64": uid, "token": "set-password"}]
+
+
 def account_pk():
     return [{"account_pk": pk} for pk in apps.get_model("customers.Account").objects.order_by("pk").values_list("pk", flat=True)[:1]]
 
@@ -88,6 +114,7 @@ IDS: list[tuple[str, Callable[[], list[dict]]]] = [
     ("contracts:order-product-*", children("contracts.OrderProduct", "order", "product_pk")),
     ("contracts:order-*", rows("contracts.Order", vary="status")),
     ("contracts:quote-accept", rows("quotes.Quote")),
+    ("contracts:deliver", rows("contracts.OrderProduct", product__needs_delivery=True, order__status="activated")),
     ("contracts:*", rows("contracts.Contract", vary="status")),
     ("invoicing:credit-note-*", rows("invoicing.CreditNote", vary="status")),
     ("invoicing:credit", rows("invoicing.Invoice", status="posted")),
@@ -105,6 +132,18 @@ IDS: list[tuple[str, Callable[[], list[dict]]]] = [
     ("api:invoice-balance-*", rows("invoicing.Invoice", status="posted")),
     ("api:account-*", rows("customers.Account")),
     ("api:quote-*", rows("quotes.Quote", vary="status")),
+    ("api:delivery-*", rows("contracts.OrderProduct", product__needs_delivery=True, order__status="activated")),
+    ("api:token-detail", token_user),
+    ("accounting:chart-edit", rows("accounting.ChartAccount")),
+    ("accounting:*", rows("accounting.FinancePeriod", vary="status")),
+    ("imports:template", import_templates),
+    ("imports:*", rows("imports.ImportBatch", vary="status")),
+    ("webhooks:delivery", rows("webhooks.Delivery", vary="status")),
+    ("webhooks:resend", rows("webhooks.Delivery")),
+    ("webhooks:*", rows("webhooks.Endpoint")),
+    ("password_reset_confirm", set_password_link),
+    ("user-*", rows(settings.AUTH_USER_MODEL, username="finance")),
+    ("token-revoke", rows(settings.AUTH_USER_MODEL, username="finance")),
 ]
 
 # Routes not opened, each with its reason. Keep it short: every entry is a page no test visits.

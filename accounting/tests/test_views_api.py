@@ -141,7 +141,7 @@ def test_api_periods_journal_and_fec(finance_api, books):
     assert [p["name"] for p in periods["results"]] == ["2025-01"]
     entries = finance_api.get("/api/v1/journal-entries/", {"kind": "invoice"}).json()["results"]
     assert sorted((line["account"], line["debit"], line["credit"]) for line in entries[0]["lines"]) == [
-        ("411", "438.000000", "0.000000"), ("44571", "0.000000", "73.000000"), ("487", "0.000000", "365.000000")]
+        ("411", "438.00", "0.00"), ("44571", "0.00", "73.00"), ("487", "0.00", "365.00")]
     feb = FinancePeriod.objects.get(name="2025-02")
     response = finance_api.post(f"/api/v1/finance-periods/{feb.pk}/reopen/", {"reason": "x"}, format="json")
     assert response.status_code == 403

@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import CommandError, call_command
+from django.http import HttpRequest
 from rest_framework.authtoken.models import Token
 
 from billing_site import users
@@ -43,7 +44,7 @@ def test_an_admin_invites_a_user_who_sets_a_password_from_the_email(admin_client
     assert b"Choose your password" in form.content
     done = client.post(form.redirect_chain[-1][0], {"new_password1": "Xq7-longer-pass", "new_password2": "Xq7-longer-pass"})
     assert done.status_code == 302 and done["Location"] == "/reset/done/"
-    assert client.login(username="nina", password="Xq7-longer-pass")
+    assert client.login(request=HttpRequest(), username="nina", password="Xq7-longer-pass")
     # The link works once.
     client.logout()
     assert b"already used or has expired" in client.get(link, follow=True).content
@@ -78,9 +79,9 @@ def test_deactivating_blocks_sign_in_and_revokes_the_token(admin_user, finance_u
     Token.objects.create(user=finance_user)
     users.user_set_active(actor=admin_user, user=finance_user, active=False)
     assert not Token.objects.filter(user=finance_user).exists()
-    assert not client.login(username="fiona", password="pw-fiona")
+    assert not client.login(request=HttpRequest(), username="fiona", password="pw-fiona")
     users.user_set_active(actor=admin_user, user=finance_user, active=True)
-    assert client.login(username="fiona", password="pw-fiona")
+    assert client.login(request=HttpRequest(), username="fiona", password="pw-fiona")
 
 
 def test_user_pages(admin_client, admin_user, finance_user):
@@ -143,4 +144,4 @@ def test_createuser_reads_a_password_from_stdin(monkeypatch, client):
     monkeypatch.setattr("sys.stdin", io.StringIO("S3cret-enough-pw\n"))
     call_command("createuser", "root2", "--role", "admin", "--email", "r@example.com", "--password-stdin", stdout=io.StringIO())
     assert _roles(User.objects.get(username="root2")) == ["Admin"]
-    assert client.login(username="root2", password="S3cret-enough-pw")
+    assert client.login(request=HttpRequest(), username="root2", password="S3cret-enough-pw")

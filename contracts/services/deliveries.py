@@ -21,7 +21,7 @@ def order_product_deliver(*, order_product: OrderProduct, actor, delivered_date:
     product billed on delivery is scheduled for that day."""
     today = today or clock.today()
     delivered_date = delivered_date or today
-    op = OrderProduct.objects.select_for_update().select_related("order", "product__billing_rule").get(pk=order_product.pk)
+    op = OrderProduct.objects.select_for_update(of=("self",)).select_related("order", "product__billing_rule").get(pk=order_product.pk)
     if not op.product.needs_delivery:
         raise ValidationFailed(_("%(product)s does not need delivery.") % {"product": op.product.name})
     if op.order.status != Order.Status.ACTIVATED:

@@ -6,7 +6,8 @@ draft's line could be moved into a posted invoice and a line moved out of a post
 Now each guard compares the whole row (`to_jsonb`) minus a short list of what may change, so a column
 added later is frozen without anyone remembering it, and a line write is checked against its old AND
 its new parent. What may change on a posted document:
-- invoice: status posted → cancelled (with `cancelled_at`, set once), the PDF file, the sending instant;
+- invoice: status posted → cancelled (with `cancelled_at`, set once), the PDF file, the sending instant, and
+  its balance (`open_amount`, `payment_status`), kept by every allocation in its own transaction;
 - invoice line: `billing_key`, only to NULL (cancel & rebill gives the period back);
 - credit note: the PDF file and the sending instant; its lines: nothing.
 Who posted a document is part of it: `posted_by` (and a credit note's `created_by`) now PROTECT the user,
@@ -27,8 +28,8 @@ BEGIN
         RETURN OLD;
     END IF;
     IF OLD.status <> 'draft' THEN
-        IF (to_jsonb(NEW) - ARRAY['status', 'cancelled_at', 'pdf', 'sent_at'])
-               IS DISTINCT FROM (to_jsonb(OLD) - ARRAY['status', 'cancelled_at', 'pdf', 'sent_at'])
+        IF (to_jsonb(NEW) - ARRAY['status', 'cancelled_at', 'pdf', 'sent_at', 'open_amount', 'payment_status'])
+               IS DISTINCT FROM (to_jsonb(OLD) - ARRAY['status', 'cancelled_at', 'pdf', 'sent_at', 'open_amount', 'payment_status'])
            OR (NEW.status <> OLD.status AND NOT (OLD.status = 'posted' AND NEW.status = 'cancelled'))
            OR (OLD.cancelled_at IS NOT NULL AND NEW.cancelled_at IS DISTINCT FROM OLD.cancelled_at) THEN
             RAISE EXCEPTION 'invoice % is posted and cannot be changed', OLD.number USING ERRCODE = '23001';

@@ -70,6 +70,7 @@ def invoice_create_opening(
             invoice.snapshot = _snapshot(invoice)
             invoice.status, invoice.number, invoice.invoice_date, invoice.due_date = Invoice.Status.POSTED, number, invoice_date, due_date
             invoice.subtotal_amount, invoice.tax_amount, invoice.total_amount = amount, Decimal("0"), amount
+            invoice.open_amount = amount  # nothing paid on it yet in Recur
             invoice.posted_at = clock.now()
             invoice.posted_by = actor if getattr(actor, "is_authenticated", False) else None
             invoice.save()

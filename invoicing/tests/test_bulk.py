@@ -121,4 +121,4 @@ def test_the_api_posts_a_run_in_bulk_and_sends_one_invoice(run, finance_api, sal
         "sent": False, "detail": "F000001 was already sent; send it with resend=true to send it again."}
     assert finance_api.post(f"/api/v1/invoices/{invoice.pk}/send/", {"resend": True}, format="json").status_code == 201
     detail = finance_api.get(f"/api/v1/invoices/{invoice.pk}/").json()
-    assert (detail["open_amount"], detail["payment_status"]) == ("288.000000", "unpaid")
+    assert (detail["open_amount"], detail["payment_status"]) == ("288.00", "unpaid")

@@ -100,9 +100,9 @@ def test_an_exempt_customer_reads_tva_non_applicable_in_french_and_english(catal
     account = AccountFactory(name="Association Lumière", country="FR", tax_exempt=True, language="fr")
     invoice = _posted(catalog, monthly, account)
     assert "TVA non applicable, art. 293 B du CGI." in _text(invoice)
-    Invoice.objects.filter(pk=invoice.pk).update(language="en")
-    invoice.refresh_from_db()
-    text = _text(invoice)
+    # A posted invoice keeps its language (frozen); an English-speaking exempt customer reads it in English.
+    english = AccountFactory(name="Lumière Foundation", country="FR", tax_exempt=True, language="en")
+    text = _text(_posted(catalog, monthly, english))
     assert "VAT not applicable, art. 293 B of the French tax code (CGI)." in text
     assert "Recur SAS · SAS with a share capital of €50,000.00 · RCS Paris 123 456 789 · VAT FR40123456789" in text
     assert "A business customer paying late also owes a fixed indemnity of €40.00 for collection costs" in text

@@ -60,7 +60,7 @@ def test_french_forms_read_decimal_commas_and_iso_dates():
         assert form.is_valid(), form.errors
         from payments.forms import RefundForm
 
-        refund = RefundForm({"amount": "12,5"})
+        refund = RefundForm({"amount": "12,5", "reason": "Geste commercial"})
         assert refund.is_valid() and refund.cleaned_data["amount"] == Decimal("12.5")
         assert 'value="12,5"' in str(refund["amount"]) and 'inputmode="decimal"' in str(refund["amount"])
         unbound = PreviewForm(initial={"target_date": dt.date(2026, 11, 30)})

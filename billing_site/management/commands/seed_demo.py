@@ -5,9 +5,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from rest_framework.authtoken.models import Token
 
 from billing_site.roles import Role, roles_sync_permissions
 from billing_site.selectors import STAGE_APPS
+
+# After the stages, the apps around the flow that read them: an import dry run, a webhook endpoint.
+DEMO_APPS = [*STAGE_APPS, "imports", "webhooks"]
 
 # (username, password, role, first name, last name)
 DEMO_USERS = [
@@ -27,8 +31,8 @@ class Command(BaseCommand):
             users = self._users()
             owners = [u for u in users if u.groups.filter(name=Role.SALES.value).exists()]
             context = {"owners": owners, "users": {u.username: u for u in users}}
-            # Each stage seeds its own demo data, in flow order; later stages read earlier ones.
-            for app in STAGE_APPS:
+            # Each app seeds its own demo data, in flow order; later apps read earlier ones.
+            for app in DEMO_APPS:
                 if find_spec(f"{app}.demo"):
                     import_module(f"{app}.demo").seed(stdout=self.stdout, **_accepted(app, context))
         self.stdout.write(self.style.SUCCESS("Demo data ready. Logins:"))
@@ -49,6 +53,9 @@ class Command(BaseCommand):
             user.is_superuser = role == Role.ADMIN
             user.save()
             user.groups.add(Group.objects.get(name=role.value))
+            if role == Role.FINANCE:
+                # Finance's integration scripts call the API with a token (listed on the Users pages).
+                Token.objects.get_or_create(user=user)
             users.append(user)
         return users
 
