@@ -114,6 +114,8 @@ class Invoice(models.Model):
         indexes = [
             models.Index(fields=["status", "invoice_date"]),
             models.Index(fields=["account", "status"]),
+            # Open and overdue invoices by due date: dunning, payment runs, the overdue list.
+            models.Index(fields=["status", "due_date"], name="invoice_status_due_idx"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["legal_entity", "number"], name="invoice_unique_number_per_entity"),
