@@ -65,7 +65,7 @@ def _page_query(captured) -> str:
     return sql
 
 
-def test_invoice_list_by_account_and_status_reads_the_account_status_index(finance_api, book):
+def test_invoice_list_by_account_and_status_reads_an_account_index(finance_api, book):
     # An account holding 0.1 % of the book, as most do; for an account holding a large share, walking the
     # primary key newest first until 50 match is the cheaper plan and PostgreSQL rightly takes it.
     account = book[0]
