@@ -1,6 +1,7 @@
 """API kernel: one error format, pagination, Idempotency-Key on POST, and the base viewset."""
 
 import hashlib
+from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -172,7 +173,7 @@ class ApiSchemaView(SpectacularAPIView):
 _SUMMARY_CLASSES: dict[tuple[type, tuple[str, ...]], type] = {}
 
 
-def summary_serializer_class(base: type, expandable: tuple[str, ...]) -> type:
+def summary_serializer_class(base: Any, expandable: tuple[str, ...]) -> type:
     """The list's item serializer: `base` documented as `<Model>Summary`, its expandable fields optional.
 
     One class per (base, fields), so the schema sees one component per list."""
@@ -190,6 +191,8 @@ class SummaryListMixin:
     list runs no query for what it does not show."""
 
     list_expandable: dict[str, tuple[str, ...]] = {}
+    action: str | None  # set by the viewset it is mixed into
+    request: Any
 
     def expansions(self) -> set[str]:
         """What this request shows: everything on detail and actions, only what `?expand=` names on a list."""
