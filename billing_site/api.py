@@ -4,6 +4,7 @@ import hashlib
 import json
 import re
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
@@ -265,3 +266,64 @@ class ApiSchemaView(SpectacularAPIView):
     authentication_classes = [TokenAuthentication, SessionAuthentication]
     permission_classes = [RolePermission]
     read_roles = write_roles = ALL
+
+
+_SUMMARY_CLASSES: dict[tuple[type, tuple[str, ...]], type] = {}
+
+
+def summary_serializer_class(base: Any, expandable: tuple[str, ...]) -> type:
+    """The list's item serializer: `base` documented as `<Model>Summary`, its expandable fields optional.
+
+    One class per (base, fields), so the schema sees one component per list."""
+    key = (base, expandable)
+    if key not in _SUMMARY_CLASSES:
+        name = f"{base.Meta.model.__name__}SummarySerializer"
+        _SUMMARY_CLASSES[key] = type(name, (base,), {"expandable_fields": expandable, "__module__": base.__module__})
+    return _SUMMARY_CLASSES[key]
+
+
+class SummaryListMixin:
+    """List pages answer a summary: the nested collections named in `list_expandable` (name → the
+    prefetches it needs) are left out of each item unless `?expand=` names them (`?expand=lines`);
+    the detail endpoint always has them. A page then stays small whatever the documents hold, and the
+    list runs no query for what it does not show."""
+
+    list_expandable: dict[str, tuple[str, ...]] = {}
+    action: str | None  # set by the viewset it is mixed into
+    request: Any
+
+    def expansions(self) -> set[str]:
+        """What this request shows: everything on detail and actions, only what `?expand=` names on a list."""
+        if getattr(self, "swagger_fake_view", False):
+            return set()
+        if self.action != "list":
+            return set(self.list_expandable)
+        raw = self.request.query_params.get("expand", "")
+        names = {n.strip() for n in raw.split(",") if n.strip()}
+        unknown = sorted(names - set(self.list_expandable))
+        if unknown:
+            raise ValidationFailed(fields={"expand": [
+                _("Unknown expansion: %(names)s. Choose from: %(choices)s.")
+                % {"names": ", ".join(unknown), "choices": ", ".join(sorted(self.list_expandable))}
+            ]})
+        return names
+
+    def with_expansions(self, queryset):
+        lookups = [lookup for name in sorted(self.expansions()) for lookup in self.list_expandable[name]]
+        return queryset.prefetch_related(*lookups) if lookups else queryset
+
+    def get_queryset(self):
+        return self.with_expansions(super().get_queryset())
+
+    def get_serializer(self, *args, **kwargs):
+        if self.action != "list" or not self.list_expandable:
+            return super().get_serializer(*args, **kwargs)
+        serializer_class = summary_serializer_class(self.get_serializer_class(), tuple(sorted(self.list_expandable)))
+        kwargs.setdefault("context", self.get_serializer_context())
+        serializer = serializer_class(*args, **kwargs)
+        if getattr(self, "swagger_fake_view", False):
+            return serializer  # the schema documents every field, the expandable ones as optional
+        item = getattr(serializer, "child", serializer)
+        for name in set(self.list_expandable) - self.expansions():
+            item.fields.pop(name, None)
+        return serializer

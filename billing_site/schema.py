@@ -65,8 +65,34 @@ class AutoSchema(SpectacularAutoSchema):
             )
         return operation
 
+    def _map_basic_serializer(self, serializer, direction):
+        """A list's summary item: the fields `?expand=` adds are documented as optional, and say so."""
+        schema = super()._map_basic_serializer(serializer, direction)
+        expandable = getattr(serializer, "expandable_fields", ())
+        if expandable:
+            schema["required"] = [name for name in schema.get("required", []) if name not in expandable]
+            if not schema["required"]:
+                del schema["required"]
+            for name in expandable:
+                if name in schema["properties"]:
+                    schema["properties"][name]["description"] = f"Only with `?expand={name}`."
+        return schema
+
     def get_override_parameters(self):
         params = super().get_override_parameters()
+        expandable = getattr(self.view, "list_expandable", None)
+        if expandable and self._is_list_view():
+            params = [
+                *params,
+                OpenApiParameter(
+                    "expand",
+                    str,
+                    enum=sorted(expandable),
+                    many=True,
+                    explode=False,
+                    description="Comma-separated nested collections to include in each item (left out by default).",
+                ),
+            ]
         if self.method == "POST":
             params = [
                 *params,

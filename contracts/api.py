@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing_site import clock
-from billing_site.api import IdempotentMixin, RecurViewSet
+from billing_site.api import IdempotentMixin, RecurViewSet, SummaryListMixin
 from billing_site.api_fields import DecimalValueField
 from billing_site.money import round_money
 from billing_site.roles import ALL, FINANCE_ADMIN
@@ -201,10 +201,12 @@ def preview_data(preview) -> dict:
     }
 
 
-class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):
-    """Orders: list and read (everyone), create and activate (finance). Activation is idempotent."""
+class OrderViewSet(SummaryListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):
+    """Orders: list and read (everyone), create and activate (finance). Activation is idempotent.
+    The list leaves out `products` unless `?expand=products`."""
 
-    queryset = Order.objects.select_related("contract").prefetch_related("products")
+    queryset = Order.objects.select_related("contract")
+    list_expandable = {"products": ("products",)}
     serializer_class = OrderSerializer
     filterset_class = OrderFilter
     ordering_fields = list(ORDER_SORTS.values())
@@ -236,24 +238,20 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSe
         return Response(ContractSerializer(contract).data, status=status.HTTP_200_OK)
 
 
-class ContractViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):
-    """Contracts with their subscriptions and schedules; amendments (preview and apply) and renewal."""
+class ContractViewSet(SummaryListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):
+    """Contracts with their subscriptions and schedules; amendments (preview and apply) and renewal.
+    The list leaves out `subscriptions` unless `?expand=subscriptions`."""
 
     queryset = Contract.objects.select_related("account")
+    list_expandable = {"subscriptions": ("subscriptions__product", "subscriptions__schedule")}
     serializer_class = ContractSerializer
     filterset_class = ContractFilter
     ordering_fields = list(CONTRACT_SORTS.values())
     read_roles = ALL
     write_roles = FINANCE_ADMIN
 
-    def get_queryset(self):
-        qs = super().get_queryset()
-        if self.action == "retrieve":
-            qs = qs.prefetch_related("subscriptions__product", "subscriptions__schedule")
-        return qs
-
     def get_serializer_class(self):
-        if self.action == "retrieve":
+        if self.action in ("retrieve", "list"):
             return ContractDetailSerializer
         if self.action in ("amend", "amend_preview"):
             return AmendmentSerializer

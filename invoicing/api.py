@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing_site import clock
-from billing_site.api import IdempotentMixin, RecurViewSet
+from billing_site.api import IdempotentMixin, RecurViewSet, SummaryListMixin
 from billing_site.api_fields import DecimalValueField
 from billing_site.errors import ValidationFailed
 from billing_site.money import round_money
@@ -180,10 +180,12 @@ class InvoiceScheduleSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "next_run_date", "last_run_date"]
 
 
-class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):
-    """Invoices (read); actions: post, cancel-and-rebill, pdf. Posted invoices are never changed or deleted."""
+class InvoiceViewSet(SummaryListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):
+    """Invoices (read); actions: post, cancel-and-rebill, pdf. Posted invoices are never changed or deleted.
+    The list leaves out `lines` and `snapshot` unless `?expand=lines,snapshot` asks for them."""
 
-    queryset = Invoice.objects.select_related("account").prefetch_related("lines")
+    queryset = Invoice.objects.all()
+    list_expandable = {"lines": ("lines",), "snapshot": ()}
     serializer_class = InvoiceSerializer
     filterset_class = InvoiceFilter
     ordering_fields = list(INVOICE_SORTS.values())
@@ -227,11 +229,13 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurView
         return HttpResponse(content, content_type="application/pdf")
 
 
-class CreditNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):
+class CreditNoteViewSet(SummaryListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):
     """Credit notes: create (full or chosen line amounts) as a draft, post. Applying one to an invoice or refunding
-    it is done on its balance: `/credit-note-balances/{id}/allocate/` and `/refund/` (payments)."""
+    it is done on its balance: `/credit-note-balances/{id}/allocate/` and `/refund/` (payments). The list leaves
+    out `lines` unless `?expand=lines`."""
 
-    queryset = CreditNote.objects.prefetch_related("lines")
+    queryset = CreditNote.objects.all()
+    list_expandable = {"lines": ("lines",)}
     serializer_class = CreditNoteSerializer
     filterset_fields = ["status", "account", "invoice", "kind"]
     read_roles = ALL

@@ -28,7 +28,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing_site import clock
-from billing_site.api import RecurViewSet
+from billing_site.api import RecurViewSet, SummaryListMixin
 from billing_site.api_fields import DecimalValueField
 from billing_site.errors import ValidationFailed
 from billing_site.roles import ALL, FINANCE_ADMIN
@@ -282,10 +282,12 @@ class PaymentRunSerializer(serializers.ModelSerializer):
                   "created_at", "finished_at", "attempts"]
 
 
-class PaymentRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):
-    """Payment runs; POST starts one and runs it now (safe to repeat: nothing is charged twice)."""
+class PaymentRunViewSet(SummaryListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):
+    """Payment runs; POST starts one and runs it now (safe to repeat: nothing is charged twice).
+    The list leaves out `attempts` unless `?expand=attempts`."""
 
-    queryset = PaymentRun.objects.prefetch_related("attempts").order_by("-id")
+    queryset = PaymentRun.objects.order_by("-id")
+    list_expandable = {"attempts": ("attempts",)}
     serializer_class = PaymentRunSerializer
     read_roles = write_roles = FINANCE_ADMIN
 
@@ -310,10 +312,12 @@ class StatementSerializer(serializers.ModelSerializer):
         fields = ["id", "file_name", "file_hash", "format", "lines_count", "matched_count", "imported_at", "lines"]
 
 
-class StatementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):
-    """Bank statements: POST a file (multipart `file`) to import it; the same file twice returns the first import (200)."""
+class StatementViewSet(SummaryListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):
+    """Bank statements: POST a file (multipart `file`) to import it; the same file twice returns the first import (200).
+    The list leaves out `lines` unless `?expand=lines`."""
 
-    queryset = StatementImport.objects.prefetch_related("lines__candidate_invoices").order_by("-id")
+    queryset = StatementImport.objects.order_by("-id")
+    list_expandable = {"lines": ("lines__candidate_invoices",)}
     serializer_class = StatementSerializer
     parser_classes = [MultiPartParser, FormParser, JSONParser]
     read_roles = write_roles = FINANCE_ADMIN

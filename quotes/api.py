@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing_site import clock
-from billing_site.api import IdempotentMixin, RecurViewSet
+from billing_site.api import IdempotentMixin, RecurViewSet, SummaryListMixin
 from billing_site.api_fields import DecimalValueField
 from billing_site.errors import NotFound
 from billing_site.money import sum_money
@@ -127,7 +127,7 @@ class CommentSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class QuoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):
+class QuoteViewSet(SummaryListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):
     """Quotes: list (filters `q`, `status`, `account`, `mine`, `open`), read, create, edit and delete drafts,
     and the transitions. Approving is at `/quotes/{id}/approve/` and `/quotes/{id}/reject-approval/` (finance)."""
 
@@ -136,11 +136,12 @@ class QuoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSe
     filterset_class = QuoteFilter
     ordering_fields = ["created_at", "expiration_date", "total_contract_value", "number"]
     read_roles = write_roles = ALL
+    list_expandable = {"lines": ("lines__product", "lines__quote")}
 
     def get_queryset(self):
         if self.action == "list":
             _filterset, qs = quote_list(params={}, request=self.request)
-            return qs.prefetch_related("lines__product", "lines__quote")
+            return self.with_expansions(qs)
         return super().get_queryset()
 
     def get_serializer_class(self):

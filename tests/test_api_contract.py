@@ -112,6 +112,8 @@ def test_the_main_endpoints_answer_what_the_schema_says(schema, celery_eager, dj
         run = call("post", "/api/v1/invoice-runs/", {"target_date": today.isoformat()}, expect=201)
     call("get", f"/api/v1/invoice-runs/{run['id']}/", expect=200)
     invoices = call("get", f"/api/v1/invoices/?account={account['id']}", expect=200)
+    expanded = call("get", f"/api/v1/invoices/?account={account['id']}&expand=lines,snapshot", expect=200)
+    assert "lines" not in invoices["results"][0] and expanded["results"][0]["lines"]
     invoice = call("post", f"/api/v1/invoices/{invoices['results'][0]['id']}/post/", expect=200)
     call("post", f"/api/v1/invoices/{invoice['id']}/post/", expect=409)
     call("get", f"/api/v1/invoices/{invoice['id']}/", expect=200)
@@ -126,7 +128,7 @@ def test_the_main_endpoints_answer_what_the_schema_says(schema, celery_eager, dj
     call("get", "/api/v1/events/?after=0", expect=200)
     call("get", "/api/v1/tokens/", expect=200)
     call("post", f"/api/v1/contracts/{contract['id']}/renew/", expect=200)
-    assert len(call.checked) == 33
+    assert len(call.checked) == 34
 
 
 def test_operation_ids_are_readable_and_unique(schema):

@@ -144,6 +144,8 @@ class Invoice(models.Model):
             # Receivables (aging, dunning, credit panels, allocation candidates) read open invoices only.
             models.Index(fields=["account", "currency", "due_date"], condition=Q(status="posted", open_amount__gt=0),
                          name="invoice_open_by_account"),
+            # Open and overdue invoices by due date: dunning, payment runs, the overdue list.
+            models.Index(fields=["status", "due_date"], name="invoice_status_due_idx"),
         ]
         constraints = [
             models.CheckConstraint(
