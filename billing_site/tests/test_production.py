@@ -27,7 +27,7 @@ PRODUCTION = {
 
 
 def test_check_deploy_with_the_documented_production_variables_prints_no_issue(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "DATABASE_URL", "CELERY_BROKER_URL")}
+    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")}
     env.update(PRODUCTION, STATIC_ROOT=str(tmp_path / "static"))
     done = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "DEBUG"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
@@ -36,7 +36,7 @@ def test_check_deploy_with_the_documented_production_variables_prints_no_issue(t
 
 
 def test_production_settings_redirect_to_https_and_trust_the_proxy(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "DATABASE_URL", "CELERY_BROKER_URL")}
+    env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")}
     env.update(PRODUCTION, STATIC_ROOT=str(tmp_path / "static"))
     code = ("from django.conf import settings as s; print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, "
             "s.SECURE_PROXY_SSL_HEADER, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_REDIRECT_EXEMPT)")

@@ -12,7 +12,8 @@ from invoicing.models import Invoice
 pytestmark = pytest.mark.django_db
 
 SUMMARY_FIELDS = ["id", "number", "status", "account", "legal_entity", "currency", "payment_terms_days", "contract",
-                  "invoice_date", "due_date", "target_date", "subtotal_amount", "tax_amount", "total_amount", "run",
+                  "invoice_date", "due_date", "target_date", "subtotal_amount", "tax_amount", "total_amount", "open_amount",
+                  "payment_status", "run",
                   "rebill_of", "posted_at", "sent_at", "cancelled_at"]
 LINE_FIELDS = ["id", "position", "source", "schedule_entry", "subscription", "description", "period_start", "period_end",
                "quantity", "unit_price", "factor_numerator", "factor_denominator", "factor_display", "net_amount",

@@ -21,9 +21,9 @@ def test_the_invoice_export_of_200000_invoices_streams_in_flat_memory(finance_cl
         cursor.execute(
             """
             INSERT INTO invoicing_invoice (account_id, legal_entity_id, currency, payment_terms_days, language, status,
-                subtotal_amount, tax_amount, total_amount, snapshot, pdf, created_at)
+                subtotal_amount, tax_amount, total_amount, snapshot, pdf, created_at, open_amount, payment_status)
             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %s)
-            SELECT %s, %s, 'EUR', 30, 'en', 'draft', 100, 20, 120, '{}', '', %s FROM n
+            SELECT %s, %s, 'EUR', 30, 'en', 'draft', 100, 20, 120, '{}', '', %s, 120, 'unpaid' FROM n
             """,
             [ROWS, account.pk, catalog.entity.pk, timezone.now()],
         )

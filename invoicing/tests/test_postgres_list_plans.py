@@ -37,11 +37,11 @@ def book():
             """
             INSERT INTO invoicing_invoice (account_id, legal_entity_id, currency, payment_terms_days, language, status,
                 number, sequence, invoice_date, due_date, target_date, subtotal_amount, tax_amount, total_amount,
-                snapshot, pdf, created_at)
+                snapshot, pdf, created_at, open_amount, payment_status)
             SELECT a.id, %(entity)s, 'EUR', 30, 'en', CASE WHEN n %% 10 = 0 THEN 'draft' ELSE 'posted' END,
                 CASE WHEN n %% 10 = 0 THEN NULL ELSE 'F' || (a.i * %(per)s + n) END,
                 CASE WHEN n %% 10 = 0 THEN NULL ELSE a.i * %(per)s + n END,
-                DATE '2025-01-01' + n, DATE '2025-01-31' + n, DATE '2025-01-01' + n, 100, 20, 120, '{}', '', now()
+                DATE '2025-01-01' + n, DATE '2025-01-31' + n, DATE '2025-01-01' + n, 100, 20, 120, '{}', '', now(), 120, 'unpaid'
             FROM (SELECT id, row_number() OVER (ORDER BY id) AS i FROM customers_account WHERE id = ANY(%(ids)s)) a,
                  LATERAL generate_series(1, CASE WHEN a.i = 1 THEN 20 ELSE %(per)s END) n
             """,
