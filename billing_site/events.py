@@ -48,7 +48,9 @@ EVENT_TYPES: dict[str, Promise] = {
 
 EVENT_TYPE_CHOICES = [(t, t) for t in EVENT_TYPES]
 
-# Sent after the transaction that recorded events commits (args: event_ids, a list of Event pks).
+# Sent once after each transaction that recorded events commits (args: event_ids, always [] since
+# listeners read the outbox after their cursor; a seed or a run recording thousands of events in one
+# transaction announces them once, not once per event).
 event_committed = Signal()
 
 
@@ -64,6 +66,18 @@ def _plain(value):
     return value
 
 
+def _announce() -> None:
+    event_committed.send(sender=Event, event_ids=[])
+
+
+def _announce_after_commit() -> None:
+    """Announce the outbox grew when the current transaction commits, once per transaction."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and any(hook[1] is _announce for hook in connection.run_on_commit):
+        return
+    transaction.on_commit(_announce)
+
+
 def event_record(*, type: str, account_id: int | None, payload: dict, now=None) -> Event:
     """Append one event to the outbox in the caller's transaction; listeners hear of it after commit."""
     if type not in EVENT_TYPES:
@@ -75,7 +89,7 @@ def event_record(*, type: str, account_id: int | None, payload: dict, now=None) 
         payload=_plain(payload),
         created_at=now or clock.now(),
     )
-    transaction.on_commit(lambda: event_committed.send(sender=Event, event_ids=[event.pk]))
+    _announce_after_commit()
     return event
 
 
@@ -92,7 +106,7 @@ def events_record_many(events: list[tuple[str, int | None, dict]], *, now=None) 
     if not rows:
         return []
     Event.objects.bulk_create(rows, batch_size=1000)
-    transaction.on_commit(lambda: event_committed.send(sender=Event, event_ids=[]))
+    _announce_after_commit()
     return rows
 
 

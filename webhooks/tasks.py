@@ -24,4 +24,8 @@ def pump_later() -> None:
 
 
 def on_event_committed(sender, event_ids, **kwargs) -> None:
-    pump_later()
+    """New events: pump now if some endpoint is active (else beat's pump fans them out within the minute)."""
+    from webhooks.models import Endpoint
+
+    if Endpoint.objects.filter(is_active=True).exists():
+        pump_later()
