@@ -18,6 +18,7 @@ The credit summary is at /api/v1/accounts/{id}/credit-summary/ (quotes stage).
 
 import datetime as dt
 
+from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
@@ -33,6 +34,7 @@ from billing_site.api_fields import DecimalValueField
 from billing_site.errors import ValidationFailed
 from billing_site.roles import ALL, FINANCE_ADMIN
 from customers.models import Account
+from invoicing.api import DocumentSendSerializer
 from invoicing.models import CreditNote, Invoice, InvoiceLine
 from payments import selectors, services
 from payments.filters import PaymentFilter
@@ -48,8 +50,10 @@ from payments.models import (
     StatementLine,
 )
 from payments.selectors.pages import PAYMENT_SORTS
+from payments.selectors.reports import statement_default_period
 from payments.selectors.timeline import KINDS as TIMELINE_KINDS
 from payments.selectors.timeline import account_figures, timeline_events, timeline_filter
+from payments.services.statements import statement_send
 
 AMOUNT = {"max_digits": 18, "decimal_places": 6}
 
@@ -427,4 +431,34 @@ class AccountTimelineView(APIView):
         return Response(TimelineSerializer(data).data)
 
 
-urlpatterns = [path("accounts/<int:pk>/timeline/", AccountTimelineView.as_view(), name="account-timeline")]
+class StatementSendRequestSerializer(serializers.Serializer):
+    start = serializers.DateField(required=False, help_text="Default: the first of the month a year back.")
+    end = serializers.DateField(required=False, help_text="Default: today.")
+    currency = serializers.ChoiceField(choices=list(settings.CURRENCIES), required=False,
+                                       help_text="Default: the account's currency.")
+
+
+class AccountStatementSendView(APIView):
+    """Email the account's statement (PDF) to its billing contacts now; the send is logged on the account."""
+
+    read_roles = ALL
+    write_roles = FINANCE_ADMIN
+
+    @extend_schema(operation_id="accounts_statement_send", request=StatementSendRequestSerializer,
+                   responses={201: DocumentSendSerializer})
+    def post(self, request, pk: int):
+        account = get_object_or_404(Account, pk=pk)
+        data = StatementSendRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        start, end = statement_default_period(today=clock.today())
+        sent = statement_send(
+            account=account, start=data.validated_data.get("start", start), end=data.validated_data.get("end", end),
+            currency=data.validated_data.get("currency", account.currency), actor=request.user,
+        )
+        return Response(DocumentSendSerializer(sent).data, status=status.HTTP_201_CREATED)
+
+
+urlpatterns = [
+    path("accounts/<int:pk>/timeline/", AccountTimelineView.as_view(), name="account-timeline"),
+    path("accounts/<int:pk>/statement/send/", AccountStatementSendView.as_view(), name="account-statement-send"),
+]

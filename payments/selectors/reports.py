@@ -111,6 +111,11 @@ def billed_vs_collected(*, today: dt.date, currency: str, months: int = 12) -> l
     return out
 
 
+def statement_default_period(*, today: dt.date) -> tuple[dt.date, dt.date]:
+    """The period a statement covers when none is asked: from the first of the month a year back, to today."""
+    return today.replace(day=1) - dt.timedelta(days=365), today
+
+
 def account_statement(*, account, start: dt.date, end: dt.date, currency: str) -> dict:
     """The account's documents and cash between two dates, with the opening and running balance.
 

@@ -1,6 +1,5 @@
 """Receivables reports: aging with its chart, DSO trend, billed vs collected, CSV, statement PDF."""
 
-import datetime as dt
 
 from django.conf import settings
 from django.contrib import messages
@@ -22,7 +21,13 @@ from invoicing.models import DocumentSend
 from payments.charts import bar_chart, line_chart, stacked_bar
 from payments.forms import ReportForm, StatementPeriodForm
 from payments.selectors.credit import BUCKETS
-from payments.selectors.reports import account_statement, aging_report, billed_vs_collected, dso_trend
+from payments.selectors.reports import (
+    account_statement,
+    aging_report,
+    billed_vs_collected,
+    dso_trend,
+    statement_default_period,
+)
 from payments.services import statements
 from payments.views._common import READ, WRITE
 
@@ -89,7 +94,7 @@ def flows_export(request):
 def _statement(request, account):
     today = clock.today()
     form = StatementPeriodForm(request.GET or None)
-    start, end = today.replace(day=1) - dt.timedelta(days=365), today
+    start, end = statement_default_period(today=today)
     if form.is_valid():
         start = form.cleaned_data.get("start") or start
         end = form.cleaned_data.get("end") or end
