@@ -186,6 +186,11 @@ def _journal_invoices(ledger: Ledger, invoices: list[Invoice], overrides: dict) 
         )
         entries.append((entry, _signed_lines(amounts, entry_label=entry.label)))
         rows.append((entry, line_rows))
+    return _write_with_revenue_lines(entries, rows)
+
+
+def _write_with_revenue_lines(entries, rows) -> int:
+    """Write the documents' entries, then their revenue rows; a row earned at once points at its entry."""
     _write(entries)
     for entry, line_rows in rows:
         for row in line_rows:
@@ -284,13 +289,7 @@ def _journal_credit_notes(ledger: Ledger, notes: list[CreditNote], overrides: di
         )
         entries.append((entry, _signed_lines(amounts, entry_label=entry.label)))
         rows.append((entry, line_rows))
-    _write(entries)
-    for entry, line_rows in rows:
-        for row in line_rows:
-            if row.recognized_period is not None:
-                row.recognized_entry = entry
-    RevenueLine.objects.bulk_create([r for _e, lr in rows for r in lr], batch_size=2000)
-    return len(entries)
+    return _write_with_revenue_lines(entries, rows)
 
 
 # ---------------------------------------------------------------------------------- cash movements
