@@ -255,7 +255,7 @@ def credit_note_detail(request, pk: int):
     open_invoices = Invoice.objects.filter(account=note.account, currency=note.currency, status=Invoice.Status.POSTED).order_by("-id")[:50]
     return render(request, "invoicing/credit_note_detail.html", {
         "note": note, "lines": note.lines.select_related("invoice_line__invoice").order_by("position"),
-        "allocations": note.allocations.select_related("invoice"), "left": left, "open_invoices": open_invoices,
+        "left": left, "open_invoices": open_invoices,
         "history": audit_history(note)[:100], "sends": note.sends.select_related("sent_by")[:50],
     })
 
@@ -293,13 +293,6 @@ def credit_note_discard(request, pk: int):
         return redirect("invoicing:credit-note-detail", pk=pk)
     messages.success(request, _("Draft credit note discarded."))
     return redirect("invoicing:credit-notes")
-
-
-@role_required(ALL, write=FINANCE_ADMIN)
-def credit_note_allocate(request, pk: int):
-    """Applying a credit note has one home, its balance on the payments page (which also refunds)."""
-    get_object_or_404(CreditNote, pk=pk)
-    return redirect("payments:credit-note", pk=pk)
 
 
 @role_required(FINANCE_ADMIN)

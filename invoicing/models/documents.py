@@ -323,22 +323,3 @@ class CreditNoteLine(models.Model):
 
     def __str__(self) -> str:
         return self.description
-
-
-class CreditNoteAllocation(models.Model):
-    """A posted credit note's amount applied to an open invoice (it counts towards paid)."""
-
-    credit_note = models.ForeignKey(CreditNote, verbose_name=_("credit note"), on_delete=models.PROTECT, related_name="allocations")
-    invoice = models.ForeignKey(Invoice, verbose_name=_("invoice"), on_delete=models.PROTECT, related_name="credit_allocations")
-    amount = models.DecimalField(_("amount"), **MONEY)
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-
-    class Meta:
-        ordering = ["-id"]
-        verbose_name = _("credit allocation")
-        verbose_name_plural = _("credit allocations")
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="creditallocation_amount_positive")]
-
-    def __str__(self) -> str:
-        return f"{self.credit_note} → {self.invoice}: {self.amount}"
