@@ -20,6 +20,7 @@ from billing_site.errors import ValidationFailed
 from billing_site.limits import quantity_error
 from billing_site.money import round_unit
 from billing_site.textfiles import decode_text
+from catalog.models import Product
 from contracts.models import ScheduleEntry, Subscription
 from invoicing.models import UsageRecord
 
@@ -83,7 +84,7 @@ def usage_ingest(*, records: list[dict], actor, source: str = "api", first_row: 
     by_account_product: dict[tuple[str, str], list] = {}
     if pairs:
         numbers = {a for a, _p in pairs}
-        for s in Subscription.objects.filter(account__number__in=numbers, charge_type="usage", status="active").values(
+        for s in Subscription.objects.filter(account__number__in=numbers, charge_type=Product.ChargeType.USAGE, status=Subscription.Status.ACTIVE).values(
             "id", "account_id", "account__number", "charge_type", "start_date", "end_date", "product__sku", "product__name"
         ):
             by_account_product.setdefault((s["account__number"], s["product__sku"]), []).append(s)
