@@ -16,6 +16,7 @@ from billing_site import clock
 from billing_site.csv_export import csv_response
 from billing_site.errors import DomainError
 from billing_site.money import format_money, format_number
+from billing_site.pages import refusal_as_message
 from billing_site.roles import FINANCE_ADMIN, Role, role_required
 from catalog.models import LegalEntity
 from payments.charts import bar_chart
@@ -67,10 +68,9 @@ def period_close(request, pk: int):
     """Preview then close: what is still to journal and recognize, the checks, then Confirm."""
     period = get_object_or_404(FinancePeriod.objects.select_related("legal_entity"), pk=pk)
     if request.method == "POST":
-        try:
+        with refusal_as_message(request) as outcome:
             services.period_close(period=period, actor=request.user, today=clock.today())
-        except DomainError as exc:
-            messages.error(request, str(exc))
+        if outcome.refused:
             return redirect("accounting:close", pk=period.pk)
         messages.success(request, _("The period %(name)s is closed.") % {"name": period.name})
         return redirect(f"{_index_url()}?legal_entity={period.legal_entity_id}")
@@ -90,11 +90,8 @@ def period_reopen(request, pk: int):
     period = get_object_or_404(FinancePeriod.objects.select_related("legal_entity"), pk=pk)
     form = ReopenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusal_as_message(request):
             services.period_reopen(period=period, actor=request.user, reason=form.cleaned_data["reason"])
-        except DomainError as exc:
-            messages.error(request, str(exc))
-        else:
             messages.success(request, _("The period %(name)s is open again.") % {"name": period.name})
             return redirect(f"{_index_url()}?legal_entity={period.legal_entity_id}")
     preview = services.period_reopen_preview(period=period)

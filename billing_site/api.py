@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError, transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import exceptions, status, viewsets
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.response import Response
@@ -258,6 +258,49 @@ class RecurModelViewSet(IdempotentMixin, viewsets.ModelViewSet):
 
 class RecurReadOnlyViewSet(IdempotentMixin, viewsets.ReadOnlyModelViewSet):
     pass
+
+
+DOCS_SCHEMA_PARAM = "docs"
+
+
+def schema_or_sign_in_prompt(view):
+    """`/api/schema/?docs` for a visitor with neither a session nor a token: instead of the login page,
+    a schema with no operations that offers the token scheme, so the docs page shows Authorize."""
+    from functools import wraps
+
+    from django.http import JsonResponse
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if DOCS_SCHEMA_PARAM in request.GET and not request.user.is_authenticated:
+            spec = settings.SPECTACULAR_SETTINGS
+            return JsonResponse({
+                "openapi": "3.0.3",
+                "info": {"title": spec["TITLE"], "version": spec["VERSION"],
+                         "description": "Authorize with `Token <key>` (or sign in) to load the API's operations."},
+                "paths": {},
+                "components": {"securitySchemes": {"tokenAuth": {
+                    "type": "apiKey", "in": "header", "name": "Authorization",
+                    "description": 'Token-based authentication with required prefix "Token"'}}},
+            })
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+class ApiDocsView(SpectacularSwaggerSplitView):
+    """The Swagger UI at `/api/docs/`, open to anyone: the page and its script hold no data. The schema
+    it loads (`/api/schema/?docs`) needs a session or a token; without either it is a sign-in prompt,
+    so a token client clicks Authorize, enters `Token <key>` and the UI loads the whole schema (and
+    calls the API) with that header."""
+
+    def _get_schema_url(self, request):
+        return f"{super()._get_schema_url(request)}?{DOCS_SCHEMA_PARAM}"
+
+    def _get_schema_auth_names(self):
+        # drf-spectacular injects the authorized credentials into the schema request only for the
+        # schemes it names here, and names none while the schema is public (SERVE_PUBLIC); ours is not.
+        return ["tokenAuth"]
 
 
 class ApiSchemaView(SpectacularAPIView):

@@ -40,7 +40,7 @@ def localize_number_fields() -> None:
         if self.localize and not self.widget.is_hidden:
             self.widget.attrs.setdefault("inputmode", "numeric" if type(self) is forms.IntegerField else "decimal")
 
-    forms.IntegerField.__init__ = __init__
+    forms.IntegerField.__init__ = __init__  # type: ignore[method-assign]  # the deliberate, project-wide patch
 
 
 def form_add_domain_error(form, error: DomainError) -> None:

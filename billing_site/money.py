@@ -26,6 +26,12 @@ def quantum(currency: str) -> Decimal:
     return Decimal(1).scaleb(-minor_units(currency))
 
 
+def decimal_places(value: Decimal) -> int:
+    """Digits after the point as written (Decimal("1.50") has 2); 0 for whole and non-finite numbers."""
+    exponent = value.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
 def to_decimal(value) -> Decimal:
     """Convert an int, str or Decimal to Decimal; floats are refused so no binary error sneaks in."""
     if isinstance(value, float):

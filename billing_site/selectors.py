@@ -42,7 +42,7 @@ def global_search(*, query: str, user, roles) -> list[dict]:
     query = (query or "").strip()[:SEARCH_MAX_LENGTH]
     if len(query) < SEARCH_MIN_LENGTH:
         return []
-    groups = []
+    groups: list[dict] = []
     for app in STAGE_APPS:
         if not find_spec(f"{app}.selectors"):
             continue

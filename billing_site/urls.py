@@ -6,11 +6,11 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from billing_site import user_api, user_views, views
-from billing_site.api import ApiSchemaView, token_or_session
+from billing_site.api import ApiDocsView, ApiSchemaView, schema_or_sign_in_prompt, token_or_session
 from billing_site.roles import ALL, role_required
 
 # The product-to-cash stages, in flow order, each under its own prefix.
@@ -74,10 +74,11 @@ urlpatterns = [
     path("reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_patterns, "api"), namespace="api")),
-    path("api/schema/", token_or_session(role_required(ALL)(SpectacularAPIView.as_view())), name="api-schema"),
+    path("api/schema/", token_or_session(schema_or_sign_in_prompt(role_required(ALL)(SpectacularAPIView.as_view()))),
+         name="api-schema"),
     # The split view serves its script from a URL (?script), so the docs need no inline script (CSP).
-    path("api/docs/", token_or_session(role_required(ALL)(SpectacularSwaggerSplitView.as_view(url_name="api-schema"))),
-         name="api-docs"),
+    # Public: the page holds no data; the schema it loads takes a session or Authorize → `Token <key>`.
+    path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
 for app, prefix in STAGES:

@@ -12,6 +12,7 @@ from rest_framework.authtoken.models import Token
 from billing_site import users as services
 from billing_site.errors import DomainError
 from billing_site.forms import form_add_domain_error
+from billing_site.pages import refusal_as_message
 from billing_site.roles import ALL, Role, role_required
 
 User = get_user_model()
@@ -79,11 +80,8 @@ def user_detail(request, pk: int):
 def user_active(request, pk: int):
     person = get_object_or_404(User, pk=pk)
     active = request.POST.get("active") == "1"
-    try:
+    with refusal_as_message(request):
         services.user_set_active(actor=request.user, user=person, active=active)
-    except DomainError as exc:
-        messages.error(request, str(exc.message))
-    else:
         messages.success(request, _("User reactivated.") if active else _("User deactivated: they can no longer sign in."))
     return redirect("user-detail", pk=person.pk)
 
@@ -93,10 +91,9 @@ def user_active(request, pk: int):
 def token_revoke(request, pk: int):
     """Revoke a user's API token (an Admin anyone's, a user their own)."""
     person = get_object_or_404(User, pk=pk)
-    try:
+    with refusal_as_message(request) as outcome:
         revoked = services.token_revoke(actor=request.user, user=person)
-    except DomainError as exc:
-        messages.error(request, str(exc.message))
+    if outcome.refused:
         return redirect("my-token")
     messages.success(request, _("API token revoked.") if revoked else _("There was no API token to revoke."))
     return redirect("user-detail", pk=person.pk) if person.pk != request.user.pk else redirect("my-token")

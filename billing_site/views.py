@@ -1,12 +1,13 @@
 from django.contrib import messages
 from django.contrib.auth.signals import user_logged_in
 from django.db import connection
-from django.http import HttpResponseNotAllowed, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 from django.views.defaults import page_not_found
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
@@ -97,10 +98,9 @@ def _check_broker() -> dict:
         return {"ok": False, "transport": transport, "error": str(exc)}
 
 
+@require_POST
 def language_set(request):
     """Switch the interface language; a signed-in user's choice is saved to their profile."""
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
     language = request.POST.get("language", "")
     next_url = request.POST.get("next") or "/"
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):

@@ -4,10 +4,10 @@ from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
 from billing_site import clock
 from billing_site.audit import audit_history
@@ -147,10 +147,9 @@ def product_detail(request, pk: int):
 
 
 @role_required(ALL)
+@require_GET
 def pricing_preview(request, pk: int):
     """The preview breakdown alone (HTMX swaps it into the product page)."""
-    if request.method != "GET":
-        return HttpResponseNotAllowed(["GET"])
     product = get_object_or_404(Product.objects.select_related("billing_rule"), pk=pk)
     form, preview = _preview(request, product)
     return render(request, "catalog/_preview.html", {"product": product, "preview_form": form, "preview": preview})

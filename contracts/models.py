@@ -175,6 +175,11 @@ class Contract(models.Model):
     def __str__(self) -> str:
         return self.number
 
+    @property
+    def is_active(self) -> bool:
+        """Running: it can be amended and renewed."""
+        return self.status == self.Status.ACTIVE
+
 
 class Subscription(models.Model):
     """One product on a contract: what it bills, how often, from when to when."""
@@ -220,6 +225,11 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product.name} × {self.quantity.normalize()}"
+
+    @property
+    def is_active(self) -> bool:
+        """Still billing: it can be changed by an amendment."""
+        return self.status == self.Status.ACTIVE
 
     @property
     def period_price_fraction(self) -> Fraction:
@@ -296,6 +306,10 @@ class ScheduleEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subscription_id} {self.kind} [{self.period_start}, {self.period_end}) {self.amount}"
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == self.Status.CANCELLED
 
     @property
     def factor(self) -> Fraction:

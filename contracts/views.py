@@ -15,6 +15,7 @@ from billing_site.csv_export import csv_response
 from billing_site.errors import DomainError
 from billing_site.forms import form_add_domain_error
 from billing_site.money import round_money
+from billing_site.pages import refusal_as_message
 from billing_site.pagination import page_of
 from billing_site.roles import ALL, FINANCE_ADMIN, is_finance, role_required
 from contracts import selectors, services
@@ -104,10 +105,9 @@ def _preview_token(contract, data) -> str:
 def contract_renew(request, pk: int):
     """Renew now: a new contract (auto-renew) or a renewal quote."""
     contract = get_object_or_404(Contract, pk=pk)
-    try:
+    with refusal_as_message(request) as outcome:
         result = services.contract_renew(contract=contract, actor=request.user, today=clock.today())
-    except DomainError as exc:
-        messages.error(request, str(exc))
+    if outcome.refused:
         return redirect("contracts:detail", pk=pk)
     if isinstance(result, Contract):
         messages.success(request, _("Renewed as %(number)s.") % {"number": result.number})
@@ -181,10 +181,8 @@ def order_product_add(request, pk: int):
 @require_POST
 def order_product_remove(request, pk: int, product_pk: int):
     op = get_object_or_404(OrderProduct, pk=product_pk, order_id=pk)
-    try:
+    with refusal_as_message(request):
         services.order_product_remove(order_product=op, actor=request.user)
-    except DomainError as exc:
-        messages.error(request, str(exc))
     return redirect("contracts:order-detail", pk=pk)
 
 
@@ -193,10 +191,9 @@ def order_product_remove(request, pk: int, product_pk: int):
 def order_activate(request, pk: int):
     """Activate the order: contract, subscriptions and billing schedule (a second click changes nothing)."""
     order = get_object_or_404(Order, pk=pk)
-    try:
+    with refusal_as_message(request) as outcome:
         contract = services.order_activate(order=order, actor=request.user, today=clock.today())
-    except DomainError as exc:
-        messages.error(request, str(exc))
+    if outcome.refused:
         return redirect("contracts:order-detail", pk=pk)
     messages.success(request, _("Order %(order)s activated: contract %(contract)s.") % {"order": order.number, "contract": contract.number})
     return redirect("contracts:detail", pk=contract.pk)
@@ -209,10 +206,9 @@ def quote_accept(request, pk: int):
     from quotes.models import Quote
 
     quote = get_object_or_404(Quote, pk=pk)
-    try:
+    with refusal_as_message(request) as outcome:
         order = services.order_create_from_quote(quote=quote, actor=request.user)
-    except DomainError as exc:
-        messages.error(request, str(exc))
+    if outcome.refused:
         return redirect("contracts:orders")
     messages.success(request, _("Quote %(quote)s accepted: order %(order)s.") % {"quote": quote, "order": order.number})
     return redirect("contracts:order-detail", pk=order.pk)
@@ -250,11 +246,9 @@ def order_product_deliver(request, pk: int):
     except ValueError:
         messages.error(request, _("Enter a valid date."))
         return redirect("contracts:deliveries")
-    try:
+    with refusal_as_message(request):
         services.order_product_deliver(order_product=op, actor=request.user, delivered_date=day)
         messages.success(request, _("%(product)s delivered.") % {"product": op.product.name})
-    except DomainError as exc:
-        messages.error(request, " ".join([str(exc.message), *[m for ms in exc.fields.values() for m in ms]]).strip())
     target = request.POST.get("next") or ""
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return redirect(target)

@@ -529,7 +529,7 @@ class KindSpec:
     grouped: bool = False  # several rows make one record (a contract's lines)
 
 
-KINDS = {
+KINDS: dict[str, KindSpec] = {
     Kind.ACCOUNTS: KindSpec(Kind.ACCOUNTS, ACCOUNT_COLUMNS, apply_account),
     Kind.CONTACTS: KindSpec(Kind.CONTACTS, CONTACT_COLUMNS, apply_contact),
     Kind.PRODUCTS: KindSpec(Kind.PRODUCTS, PRODUCT_COLUMNS, apply_product),

@@ -57,6 +57,15 @@ class ImportBatch(models.Model):
     def finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED, self.Status.PREVIEWED)
 
+    @property
+    def is_previewed(self) -> bool:
+        """Dry run done: it can be committed, its unknown columns mapped."""
+        return self.status == self.Status.PREVIEWED
+
+    @property
+    def is_in_progress(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
 
 class ExternalKey(models.Model):
     """The id a record had in the previous system, per kind: re-importing a row finds what it made."""

@@ -67,12 +67,13 @@ class Report:
 def columns_map(*, kind: str, headers: list[str], mapping: dict | None = None) -> tuple[dict[int, str], list[str]]:
     """Header position → field name (by English or French name, then the user's mapping); unknown headers."""
     spec = KINDS[kind]
-    names = {}
+    names: dict[str, str] = {}
     for column in spec.columns:
-        for name in column.header_names():
-            names.setdefault(name, column.name)
+        for header_name in column.header_names():
+            names.setdefault(header_name, column.name)
     mapping = mapping or {}
-    out, unknown = {}, []
+    out: dict[int, str] = {}
+    unknown: list[str] = []
     for position, header in enumerate(headers):
         chosen = mapping.get(header)
         if chosen == "":  # the user chose to ignore this column
@@ -220,7 +221,7 @@ def run_rows(
         return report
 
     # Convert every row; group records by their key; refuse duplicate keys.
-    records: dict[str, list[tuple[int, dict, list]]] = {}
+    records: dict[str | None, list[tuple[int, dict | None, list]]] = {}
     first_row: dict[str, int] = {}
     for number, cells in enumerate(sheet.rows, start=2):
         values, problem = {}, None

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from billing_site.csv_export import csv_response
 from billing_site.errors import DomainError
 from billing_site.forms import form_add_domain_error
+from billing_site.pages import refusal_as_message
 from billing_site.roles import FINANCE_ADMIN, role_required
 from imports import services
 from imports.forms import CommitForm, UploadForm
@@ -74,11 +75,9 @@ def commit(request, pk: int):
     if not form.is_valid():
         messages.error(request, _("Choose how to import."))
         return redirect("imports:detail", batch.pk)
-    try:
+    with refusal_as_message(request):
         services.import_commit(batch=batch, actor=request.user, mode=form.cleaned_data["mode"])
         messages.success(request, _("Import started."))
-    except DomainError as exc:
-        messages.error(request, str(exc.message))
     return redirect("imports:detail", batch.pk)
 
 

@@ -6,7 +6,6 @@ from django.contrib import admin
 from invoicing.models import (
     BulkJob,
     CreditNote,
-    CreditNoteAllocation,
     CreditNoteLine,
     DocumentSend,
     Invoice,
@@ -96,23 +95,6 @@ class CreditNoteAdmin(PostedReadOnly, admin.ModelAdmin):
         return [f.name for f in self.model._meta.fields]
 
     def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(CreditNoteAllocation)
-class CreditNoteAllocationAdmin(admin.ModelAdmin):
-    """Allocations are money: written by the credit-note services only, never added or changed here."""
-
-    list_display = ["credit_note", "invoice", "amount", "created_at"]
-    raw_id_fields = ["credit_note", "invoice"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
         return False
 
     def has_delete_permission(self, request, obj=None):

@@ -18,7 +18,6 @@ from billing_site.roles import FINANCE_ADMIN, Role
 from contracts.models import ScheduleEntry
 from invoicing.models import (
     CreditNote,
-    CreditNoteAllocation,
     CreditNoteLine,
     Invoice,
     InvoiceLine,
@@ -123,12 +122,11 @@ def credit_note_list(*, params):
 
 
 def invoice_credited(invoice: Invoice) -> dict:
-    """Per line: net credited so far; and the credits applied to the invoice."""
+    """Per line: net credited so far."""
     credited = defaultdict(Decimal)
     for row in invoice.lines.values("id").annotate(s=Sum("credit_lines__net_amount")):
         credited[row["id"]] = row["s"] or Decimal("0")
-    applied = CreditNoteAllocation.objects.filter(invoice=invoice).aggregate(s=Sum("amount"))["s"] or Decimal("0")
-    return {"by_line": credited, "applied": applied, "open": invoice.total_amount - applied}
+    return {"by_line": credited}
 
 
 def run_progress(run: InvoiceRun) -> dict:

@@ -25,7 +25,6 @@ urlpatterns = [
     path("credit-notes/<int:pk>/pdf/", views.credit_note_pdf, name="credit-note-pdf"),
     path("credit-notes/<int:pk>/post/", views.credit_note_post, name="credit-note-post"),
     path("credit-notes/<int:pk>/discard/", views.credit_note_discard, name="credit-note-discard"),
-    path("credit-notes/<int:pk>/allocate/", views.credit_note_allocate, name="credit-note-allocate"),
     path("runs/", views.run_list, name="runs"),
     path("runs/new/", views.run_create, name="run-create"),
     path("runs/<int:pk>/", views.run_detail, name="run-detail"),

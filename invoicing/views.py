@@ -5,7 +5,7 @@ import itertools
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.formats import date_format
@@ -19,24 +19,13 @@ from billing_site.csv_export import csv_response
 from billing_site.errors import DomainError
 from billing_site.forms import form_add_domain_error
 from billing_site.money import format_money, quantum, sum_money
+from billing_site.pages import refusal_as_message
 from billing_site.pagination import page_of
 from billing_site.roles import ALL, FINANCE_ADMIN, role_required
 from invoicing import selectors, services
 from invoicing.forms import PreviewForm, RunForm, ScheduleForm, UsageUploadForm, WhyForm
 from invoicing.models import BulkJob, CreditNote, Invoice, InvoiceRun, InvoiceSchedule, UsageRecord
 from invoicing.services.delivery import document_pdf_bytes
-
-
-def _post_only(request):
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
-    return None
-
-
-def _refused(request, exc: DomainError) -> None:
-    text = str(exc.message)
-    extra = " ".join(m for msgs in exc.fields.values() for m in msgs)
-    messages.error(request, f"{text} {extra}".strip())
 
 
 @role_required(ALL)
@@ -114,11 +103,9 @@ def invoice_post(request, pk: int):
     """Post a draft, after a confirmation that says which number it takes forever."""
     invoice = get_object_or_404(Invoice.objects.select_related("legal_entity", "account"), pk=pk)
     if request.method == "POST" and request.POST.get("confirm") == "1":
-        try:
+        with refusal_as_message(request):
             invoice = services.invoice_post(invoice=invoice, actor=request.user, today=clock.today())
             messages.success(request, _("Invoice %(number)s posted.") % {"number": invoice.number})
-        except DomainError as exc:
-            _refused(request, exc)
         return redirect("invoicing:detail", pk=pk)
     if invoice.status != Invoice.Status.DRAFT:
         messages.error(request, _("Only a draft invoice can be posted; %(number)s is %(status)s.")
@@ -142,30 +129,24 @@ def invoice_post(request, pk: int):
 
 
 @role_required(ALL, write=FINANCE_ADMIN)
+@require_POST
 def invoice_discard(request, pk: int):
-    refused = _post_only(request)
-    if refused:
-        return refused
     invoice = get_object_or_404(Invoice, pk=pk)
-    try:
+    with refusal_as_message(request) as outcome:
         services.invoice_discard(invoice=invoice, actor=request.user)
-    except DomainError as exc:
-        _refused(request, exc)
+    if outcome.refused:
         return redirect("invoicing:detail", pk=pk)
     messages.success(request, _("Draft discarded: its periods are back to “to bill”."))
     return redirect("invoicing:index")
 
 
 @role_required(ALL, write=FINANCE_ADMIN)
+@require_POST
 def invoice_regenerate(request, pk: int):
-    refused = _post_only(request)
-    if refused:
-        return refused
     invoice = get_object_or_404(Invoice, pk=pk)
-    try:
+    with refusal_as_message(request) as outcome:
         new = services.invoice_regenerate(invoice=invoice, actor=request.user, today=clock.today())
-    except DomainError as exc:
-        _refused(request, exc)
+    if outcome.refused:
         return redirect("invoicing:detail", pk=pk)
     messages.success(request, _("Draft rebuilt from the current schedule and account details."))
     return redirect("invoicing:detail", pk=new.pk) if new else redirect("invoicing:index")
@@ -176,11 +157,10 @@ def invoice_cancel_rebill(request, pk: int):
     """Cancel a posted invoice with a credit note and bill its periods again, after a confirmation."""
     invoice = get_object_or_404(Invoice.objects.select_related("legal_entity"), pk=pk)
     if request.method == "POST" and request.POST.get("confirm") == "1":
-        try:
+        with refusal_as_message(request) as outcome:
             note, new = services.invoice_cancel_and_rebill(invoice=invoice, actor=request.user, today=clock.today(),
                                                            reason=request.POST.get("reason", ""))
-        except DomainError as exc:
-            _refused(request, exc)
+        if outcome.refused:
             return redirect("invoicing:detail", pk=pk)
         messages.success(request, _("Invoice %(number)s cancelled by credit note %(note)s; a new draft bills its periods again.")
                          % {"number": invoice.number, "note": note.number if note else "—"})
@@ -255,7 +235,7 @@ def credit_note_detail(request, pk: int):
     open_invoices = Invoice.objects.filter(account=note.account, currency=note.currency, status=Invoice.Status.POSTED).order_by("-id")[:50]
     return render(request, "invoicing/credit_note_detail.html", {
         "note": note, "lines": note.lines.select_related("invoice_line__invoice").order_by("position"),
-        "allocations": note.allocations.select_related("invoice"), "left": left, "open_invoices": open_invoices,
+        "left": left, "open_invoices": open_invoices,
         "history": audit_history(note)[:100], "sends": note.sends.select_related("sent_by")[:50],
     })
 
@@ -267,39 +247,25 @@ def credit_note_pdf(request, pk: int):
 
 
 @role_required(ALL, write=FINANCE_ADMIN)
+@require_POST
 def credit_note_post(request, pk: int):
-    refused = _post_only(request)
-    if refused:
-        return refused
     note = get_object_or_404(CreditNote, pk=pk)
-    try:
+    with refusal_as_message(request):
         note = services.credit_note_post(credit_note=note, actor=request.user, today=clock.today())
         messages.success(request, _("Credit note %(number)s posted.") % {"number": note.number})
-    except DomainError as exc:
-        _refused(request, exc)
     return redirect("invoicing:credit-note-detail", pk=pk)
 
 
 @role_required(ALL, write=FINANCE_ADMIN)
+@require_POST
 def credit_note_discard(request, pk: int):
-    refused = _post_only(request)
-    if refused:
-        return refused
     note = get_object_or_404(CreditNote, pk=pk)
-    try:
+    with refusal_as_message(request) as outcome:
         services.credit_note_discard(credit_note=note, actor=request.user)
-    except DomainError as exc:
-        _refused(request, exc)
+    if outcome.refused:
         return redirect("invoicing:credit-note-detail", pk=pk)
     messages.success(request, _("Draft credit note discarded."))
     return redirect("invoicing:credit-notes")
-
-
-@role_required(ALL, write=FINANCE_ADMIN)
-def credit_note_allocate(request, pk: int):
-    """Applying a credit note has one home, its balance on the payments page (which also refunds)."""
-    get_object_or_404(CreditNote, pk=pk)
-    return redirect("payments:credit-note", pk=pk)
 
 
 @role_required(FINANCE_ADMIN)
@@ -347,30 +313,22 @@ def run_progress(request, pk: int):
 
 
 @role_required(FINANCE_ADMIN)
+@require_POST
 def run_cancel(request, pk: int):
-    refused = _post_only(request)
-    if refused:
-        return refused
     run = get_object_or_404(InvoiceRun, pk=pk)
-    try:
+    with refusal_as_message(request):
         services.invoice_run_cancel(run=run, actor=request.user)
         messages.success(request, _("Run cancelled: it stops after the accounts being billed now."))
-    except DomainError as exc:
-        _refused(request, exc)
     return redirect("invoicing:run-detail", pk=pk)
 
 
 @role_required(FINANCE_ADMIN)
+@require_POST
 def run_resume(request, pk: int):
-    refused = _post_only(request)
-    if refused:
-        return refused
     run = get_object_or_404(InvoiceRun, pk=pk)
-    try:
+    with refusal_as_message(request):
         indexes = services.invoice_run_resume(run=run, actor=request.user)
         messages.success(request, _("%(n)s unfinished chunk(s) sent to the workers again.") % {"n": len(indexes)})
-    except DomainError as exc:
-        _refused(request, exc)
     return redirect("invoicing:run-detail", pk=pk)
 
 
@@ -457,11 +415,10 @@ def invoice_bulk(request):
         messages.error(request, _("Tick at least one invoice first."))
         return redirect(back)
     if action == "zip":
-        try:
+        with refusal_as_message(request) as outcome:
             stream = services.documents_zip_stream(document_type="invoice", ids=ids)
             first = next(stream)
-        except DomainError as exc:
-            _refused(request, exc)
+        if outcome.refused:
             return redirect(back)
         response = StreamingHttpResponse(itertools.chain([first], stream), content_type="application/zip")
         response["Content-Disposition"] = f'attachment; filename="invoices-{clock.today().isoformat()}.zip"'
@@ -477,10 +434,9 @@ def invoice_bulk(request):
         messages.error(request, _("Unknown bulk action."))
         return redirect(back)
     kind, resend = kinds[action]
-    try:
+    with refusal_as_message(request) as outcome:
         job = services.bulk_job_create(kind=kind, ids=ids, resend=resend, actor=request.user)
-    except DomainError as exc:
-        _refused(request, exc)
+    if outcome.refused:
         return redirect(back)
     return redirect("invoicing:bulk-job", pk=job.pk)
 
@@ -491,10 +447,9 @@ def run_post_drafts(request, pk: int):
     run = get_object_or_404(InvoiceRun, pk=pk)
     drafts = list(Invoice.objects.filter(run=run, status=Invoice.Status.DRAFT).values_list("pk", flat=True))
     if request.method == "POST" and request.POST.get("confirm") == "1":
-        try:
+        with refusal_as_message(request) as outcome:
             job = services.bulk_job_create(kind="post", run=run, actor=request.user)
-        except DomainError as exc:
-            _refused(request, exc)
+        if outcome.refused:
             return redirect("invoicing:run-detail", pk=pk)
         return redirect("invoicing:bulk-job", pk=job.pk)
     if not drafts:
@@ -521,10 +476,9 @@ def bulk_job_progress(request, pk: int):
 
 def _send(request, document, detail_url: str):
     resend = request.POST.get("resend") == "1"
-    try:
+    with refusal_as_message(request) as outcome:
         sent = services.document_send_now(document=document, actor=request.user, resend=resend)
-    except DomainError as exc:
-        _refused(request, exc)
+    if outcome.refused:
         return redirect(detail_url)
     if sent is None:
         messages.info(request, _("%(document)s was already sent; use Resend to send it again.") % {"document": document})

@@ -7,12 +7,14 @@ class PaymentsConfig(AppConfig):
     verbose_name = _("Payments")
 
     def ready(self):
-        # Invoicing applies credit notes too: tell it what payments' own rows already use, so a
-        # credit is never applied beyond an invoice's real open balance nor spent twice.
+        # Applying and refunding credit notes is payments' concept (its Allocation and Refund rows).
+        # Invoicing, an earlier stage, cannot import it: payments plugs in, so posting a credit note
+        # against an invoice applies it through these rows and its balance counts them.
         from invoicing.services import documents
-        from payments.selectors.balances import credit_note_used_by_payments, invoice_settled_by_payments
+        from payments.selectors.balances import credit_note_used_by_payments
+        from payments.services.allocation import credit_note_apply_posted
 
-        if invoice_settled_by_payments not in documents.INVOICE_SETTLED_BY:
-            documents.INVOICE_SETTLED_BY.append(invoice_settled_by_payments)
         if credit_note_used_by_payments not in documents.CREDIT_NOTE_USED_BY:
             documents.CREDIT_NOTE_USED_BY.append(credit_note_used_by_payments)
+        if credit_note_apply_posted not in documents.CREDIT_NOTE_APPLY_ON_POST:
+            documents.CREDIT_NOTE_APPLY_ON_POST.append(credit_note_apply_posted)

@@ -90,7 +90,16 @@ class Quote(models.Model):
 
     @property
     def is_open(self) -> bool:
+        """Not yet answered: it counts towards the account's credit picture."""
         return self.status in OPEN_STATUSES
+
+    @property
+    def awaits_approval(self) -> bool:
+        return self.status == self.Status.IN_REVIEW
+
+    @property
+    def is_accepted(self) -> bool:
+        return self.status == self.Status.ACCEPTED
 
     @property
     def grand_total(self) -> Decimal:

@@ -18,6 +18,7 @@ from billing_site.csv_export import csv_response
 from billing_site.errors import DomainError
 from billing_site.forms import form_add_domain_error
 from billing_site.money import sum_money
+from billing_site.pages import refusal_as_message
 from billing_site.pagination import page_of
 from billing_site.roles import ALL, FINANCE_ADMIN, role_required, user_roles
 from customers.models import Account
@@ -264,20 +265,15 @@ def line_update(request, pk: int, line_pk: int):
 def line_remove(request, pk: int, line_pk: int):
     quote = _quote(pk)
     line = get_object_or_404(QuoteLine, pk=line_pk, quote=quote)
-    try:
+    with refusal_as_message(request):
         services.quote_line_remove(line=line, actor=request.user)
-    except DomainError as exc:
-        messages.error(request, str(exc))
     return _builder_response(request, quote)
 
 
 def _transition(request, pk: int, run, success: str):
     quote = _quote(pk)
-    try:
+    with refusal_as_message(request):
         quote = run(quote)
-    except DomainError as exc:
-        messages.error(request, " ".join([str(exc), *[m for ms in exc.fields.values() for m in ms]]).strip())
-    else:
         messages.success(request, success % {"quote": quote})
     return redirect("quotes:detail", pk=quote.pk)
 
@@ -355,10 +351,9 @@ def quote_clone(request, pk: int):
 @require_POST
 def quote_delete(request, pk: int):
     quote = _quote(pk)
-    try:
+    with refusal_as_message(request) as outcome:
         services.quote_delete(quote=quote, actor=request.user)
-    except DomainError as exc:
-        messages.error(request, str(exc))
+    if outcome.refused:
         return redirect("quotes:detail", pk=pk)
     messages.success(request, _("Draft %(quote)s deleted.") % {"quote": quote})
     return redirect("quotes:index")

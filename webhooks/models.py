@@ -71,6 +71,11 @@ class Delivery(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.event_id} → {self.endpoint_id}"
 
+    @property
+    def is_pending(self) -> bool:
+        """Waiting for its next attempt; once delivered or failed, it can be sent again."""
+        return self.status == self.Status.PENDING
+
 
 class DeliveryAttempt(models.Model):
     """One HTTP request of a delivery and what the receiver answered."""

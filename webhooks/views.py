@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from billing_site.errors import DomainError
 from billing_site.events import EVENT_TYPES
 from billing_site.forms import form_add_domain_error
+from billing_site.pages import refusal_as_message
 from billing_site.roles import Role, role_required
 from webhooks import services
 from webhooks.forms import EndpointForm
@@ -98,10 +99,7 @@ def delivery_detail(request, pk: int):
 @require_POST
 def delivery_resend(request, pk: int):
     delivery = get_object_or_404(Delivery, pk=pk)
-    try:
+    with refusal_as_message(request):
         services.webhook_delivery_resend(delivery=delivery, actor=request.user)
-    except DomainError as exc:
-        messages.error(request, str(exc.message))
-    else:
         messages.success(request, _("The delivery will be sent again in a moment."))
     return redirect("webhooks:delivery", pk=delivery.pk)

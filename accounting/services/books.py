@@ -70,7 +70,7 @@ def books_ensure(*, legal_entity: LegalEntity) -> Books:
 def chart_roles(*, legal_entity: LegalEntity) -> dict[str, ChartAccount]:
     """The account holding each posting role."""
     books_ensure(legal_entity=legal_entity)
-    return {a.role: a for a in ChartAccount.objects.filter(legal_entity=legal_entity, role__isnull=False)}
+    return {a.role: a for a in ChartAccount.objects.filter(legal_entity=legal_entity, role__isnull=False)}  # type: ignore[misc]  # role__isnull=False: never None
 
 
 def periods_ensure(*, legal_entity: LegalEntity, first_date: dt.date, last_date: dt.date) -> None:

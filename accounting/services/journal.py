@@ -34,6 +34,7 @@ from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
 from accounting.models import (
     AccountRole,
     Books,
+    ChartAccount,
     FinancePeriod,
     JournalEntry,
     JournalLine,
@@ -49,6 +50,8 @@ from payments.models import Payment, Refund
 
 log = logging.getLogger(__name__)
 ZERO = Decimal("0")
+# Signed amounts of one entry per (chart account, customer id or None).
+Amounts = defaultdict[tuple[ChartAccount, int | None], Decimal]
 CHUNK = 500
 
 
@@ -149,8 +152,9 @@ def _journal_invoices(ledger: Ledger, invoices: list[Invoice], overrides: dict) 
     roles = ledger.roles
     entries, rows = [], []
     for invoice in invoices:
+        assert invoice.invoice_date is not None, "only posted invoices are journaled"
         period = ledger.open_period(invoice.invoice_date)
-        amounts = defaultdict(Decimal)
+        amounts: Amounts = defaultdict(Decimal)
         customer = invoice.account_id
         amounts[(roles[AccountRole.RECEIVABLE], customer)] += invoice.total_amount
         amounts[(roles[AccountRole.VAT_COLLECTED], None)] -= invoice.tax_amount
@@ -216,9 +220,11 @@ def _deferred_by_line(line_ids) -> dict[int, dict[tuple, Decimal]]:
 
 def _credited_invoice_lines(lines: list[CreditNoteLine]) -> dict[int, InvoiceLine]:
     """The invoice line each credit line takes back: its own link, or the billed charge an amendment credit names."""
-    out = {}
-    by_charge = {}
-    charges = [cl.schedule_entry.credits_id for cl in lines if cl.invoice_line_id is None and cl.schedule_entry_id and cl.schedule_entry.credits_id]
+    out: dict[int, InvoiceLine] = {}
+    by_charge: dict[int | None, InvoiceLine] = {}
+    # A null foreign key reads as None without a query.
+    charges = [cl.schedule_entry.credits_id for cl in lines
+               if cl.invoice_line_id is None and cl.schedule_entry is not None and cl.schedule_entry.credits_id]
     if charges:
         for il in (
             InvoiceLine.objects.filter(schedule_entry_id__in=charges, invoice__status__in=[Invoice.Status.POSTED, Invoice.Status.CANCELLED])
@@ -226,9 +232,9 @@ def _credited_invoice_lines(lines: list[CreditNoteLine]) -> dict[int, InvoiceLin
         ):
             by_charge[il.schedule_entry_id] = il  # the latest billing of the charge wins
     for cl in lines:
-        if cl.invoice_line_id:
+        if cl.invoice_line is not None:
             out[cl.pk] = cl.invoice_line
-        elif cl.schedule_entry_id and cl.schedule_entry.credits_id in by_charge:
+        elif cl.schedule_entry is not None and cl.schedule_entry.credits_id in by_charge:
             out[cl.pk] = by_charge[cl.schedule_entry.credits_id]
     return out
 
@@ -240,9 +246,10 @@ def _journal_credit_notes(ledger: Ledger, notes: list[CreditNote], overrides: di
     deferred = _deferred_by_line({il.pk for il in originals.values()})
     entries, rows = [], []
     for note in notes:
+        assert note.credit_date is not None, "only posted credit notes are journaled"
         period = ledger.open_period(note.credit_date)
         customer = note.account_id
-        amounts = defaultdict(Decimal)
+        amounts: Amounts = defaultdict(Decimal)
         amounts[(roles[AccountRole.RECEIVABLE], customer)] -= note.total_amount
         amounts[(roles[AccountRole.VAT_COLLECTED], None)] += note.tax_amount
         line_rows = []
@@ -250,7 +257,7 @@ def _journal_credit_notes(ledger: Ledger, notes: list[CreditNote], overrides: di
             original = originals.get(cl.pk)
             left = cl.net_amount
             product = None
-            rule = Rule.AT_DATE
+            rule: str = Rule.AT_DATE
             if original is not None:
                 sub = original.subscription
                 product = sub.product if sub else None

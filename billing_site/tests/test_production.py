@@ -68,3 +68,27 @@ def test_the_schema_and_the_docs_accept_a_token(finance_user):
     assert INLINE.findall(docs.content.decode().split("</head>", 1)[1]) == []
     assert client.get("/api/docs/?script").status_code == 200
     assert APIClient().get("/api/schema/").status_code == 302  # no token, no session: the login page
+
+
+def test_the_docs_page_opens_without_a_session_and_loads_the_schema_with_the_token_given_to_authorize(finance_user):
+    """A token client has no session: the page and its script are public (no data in them); the script
+    sends the credentials entered in Authorize (`Token <key>`) with the schema request."""
+    import json
+    import re
+
+    anonymous = APIClient()
+    page = anonymous.get("/api/docs/")
+    assert page.status_code == 200 and b"swagger-ui" in page.content
+    script = anonymous.get("/api/docs/?script").content.decode()
+    names = re.search(r"const schemaAuthNames = (\[.*?\]);", script, re.S)
+    assert json.loads(names.group(1)) == ["tokenAuth"]
+    assert 'SwaggerUIBundle({\n  url: "/api/schema/?docs"' in script
+    # Without credentials, the docs' schema request gets a sign-in prompt: no operation, the token scheme.
+    prompt = anonymous.get("/api/schema/?docs").json()
+    assert (prompt["paths"], list(prompt["components"]["securitySchemes"])) == ({}, ["tokenAuth"])
+    assert anonymous.get("/api/schema/").status_code == 302  # a program without credentials: the login page
+    # With the token Authorize sends, the same request is the whole schema.
+    anonymous.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=finance_user).key}")
+    full = anonymous.get("/api/schema/?docs&format=json").json()
+    assert "/api/v1/accounts/" in full["paths"] and full["components"]["securitySchemes"]["tokenAuth"] == prompt[
+        "components"]["securitySchemes"]["tokenAuth"]

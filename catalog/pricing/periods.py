@@ -115,7 +115,7 @@ def billing_periods(
     def grid_date(k: int) -> date:
         return _on_day(anchor_month + k * frequency_months, day)
 
-    periods = []
+    periods: list[Period] = []
     k = first_k
     while True:
         full_start, full_end = grid_date(k), grid_date(k + 1)

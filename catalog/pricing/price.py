@@ -182,14 +182,19 @@ def price_for_quantity(*, spec: PriceSpec, quantity: Decimal) -> Decimal:
         return ZERO
     model = PriceModel(spec.model)
     with exact_context():
+        if model in (PriceModel.FLAT, PriceModel.PER_UNIT, PriceModel.PACKAGE):
+            # validate_price_spec refused these models without a unit price (and a package size).
+            assert spec.unit_price is not None
+            unit_price = spec.unit_price
         if model is PriceModel.FLAT:
-            return spec.unit_price
+            return unit_price
         if model is PriceModel.PER_UNIT:
-            return max(quantity - spec.free_units, ZERO) * spec.unit_price
+            return max(quantity - spec.free_units, ZERO) * unit_price
         if model is PriceModel.PACKAGE:
+            assert spec.package_size is not None
             billable = max(quantity - spec.free_units, ZERO)
             packages, rest = divmod(billable, spec.package_size)
-            return (packages + (1 if rest else 0)) * spec.unit_price
+            return (packages + (1 if rest else 0)) * unit_price
         bands = _bands(spec.tiers, quantity)
         if model is PriceModel.TIERED:
             total = ZERO

@@ -113,8 +113,8 @@ def prorate_multiplier(*, line_term_months: int | Decimal, default_term_months: 
 
     Show it with `format_fraction`: 35 months of a 12-month price print as '35/12 = 2.916667'.
     """
-    default = DEFAULT_TERM_MONTHS if default_term_months is None else default_term_months
-    term, default = as_fraction(line_term_months), as_fraction(default)
+    term = as_fraction(line_term_months)
+    default = as_fraction(DEFAULT_TERM_MONTHS if default_term_months is None else default_term_months)
     if default <= 0:
         raise PricingError(_("The product's default term must be at least one month."))
     if term < 0:

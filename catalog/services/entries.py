@@ -10,6 +10,7 @@ from djmoney.money import Money
 from billing_site.audit import audit_record
 from billing_site.errors import ValidationFailed
 from billing_site.limits import unit_price_error
+from billing_site.money import decimal_places
 from catalog.models import PriceBook, PriceBookEntry, PriceTier, Product, RecognitionRule
 from catalog.numbers import plain
 from catalog.pricing import PriceSpec, Tier, validate_price_spec, validate_tiers
@@ -46,9 +47,9 @@ def _places_error(value: Decimal | None) -> str | None:
     """The entry's columns keep 6 decimal places and 12 digits before the point."""
     if value is None:
         return None
-    sign, digits, exponent = value.normalize().as_tuple()
-    places = max(0, -exponent)
-    whole = max(0, len(digits) + exponent)
+    value = value.normalize()
+    places = decimal_places(value)
+    whole = max(0, value.adjusted() + 1)
     if places > 6:
         return _("Use at most 6 decimal places.")
     if whole > 12:
@@ -92,7 +93,7 @@ def _validate(*, product: Product, book: PriceBook, data: dict, tier_rows, entry
     model = data.get("pricing_model", entry.pricing_model if entry else PriceBookEntry.Model.PER_UNIT)
     if model not in PriceBookEntry.Model.values:
         errors["pricing_model"] = [_("“%(model)s” is not a pricing model.") % {"model": model}]
-    default_price = entry.unit_price.amount if entry and entry.unit_price is not None else None
+    default_price = entry.unit_price.amount if entry and entry.unit_price is not None else None  # type: ignore[attr-defined]  # a MoneyField holds Money; django-money ships no type stubs
     unit_price = _decimal(data["unit_price"], field="unit_price", errors=errors) if "unit_price" in data else default_price
     package_size = (
         _decimal(data["package_size"], field="package_size", errors=errors) if "package_size" in data
@@ -155,7 +156,9 @@ def _validate(*, product: Product, book: PriceBook, data: dict, tier_rows, entry
     elif tier_rows:
         errors.setdefault("tiers", []).append(_("Only tiered, volume and block prices have tiers."))
 
-    duplicate = PriceBookEntry.objects.filter(product=product, price_book=book).exclude(pk=entry.pk if entry else None)
+    duplicate = PriceBookEntry.objects.filter(product=product, price_book=book)
+    if entry is not None:
+        duplicate = duplicate.exclude(pk=entry.pk)
     if duplicate.exists():
         errors.setdefault("price_book", []).append(
             _("%(product)s already has a price in %(book)s.") % {"product": product.name, "book": book.name}
@@ -175,7 +178,7 @@ def _validate(*, product: Product, book: PriceBook, data: dict, tier_rows, entry
 def _snapshot(entry: PriceBookEntry) -> dict:
     return {
         "pricing_model": entry.pricing_model,
-        "unit_price": audit_value(entry.unit_price.amount) if entry.unit_price is not None else None,
+        "unit_price": audit_value(entry.unit_price.amount) if entry.unit_price is not None else None,  # type: ignore[attr-defined]  # a MoneyField holds Money; django-money ships no type stubs
         "package_size": audit_value(entry.package_size),
         "free_units": audit_value(entry.free_units),
         "active": str(entry.active),
@@ -197,6 +200,7 @@ def entry_save(
     stored one. The entry and its tiers are validated together: any problem saves nothing.
     """
     check_fields(data, ENTRY_FIELDS)
+    before: dict | None = None
     # Lock the product so two editors of the same price cannot interleave their tier tables.
     product = Product.objects.select_for_update().get(pk=product.pk)
     if entry is not None:
@@ -207,9 +211,8 @@ def entry_save(
     values, parsed_tiers = _validate(product=product, book=price_book, data=data, tier_rows=tiers, entry=entry)
     if entry is None:
         entry = PriceBookEntry(product=product, price_book=price_book)
-        before = None
     price = values.pop("unit_price")
-    entry.unit_price = Money(price, price_book.currency) if price is not None else None
+    entry.unit_price = Money(price, price_book.currency) if price is not None else None  # type: ignore[assignment]  # django-money: see above
     for field, value in values.items():
         setattr(entry, field, value)
     try:

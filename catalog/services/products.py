@@ -84,8 +84,9 @@ def product_update(*, product: Product, actor, data: dict) -> Product:
 def _book_errors(book: PriceBook, *, currency_before: str | None, entity_before: int | None = None) -> dict:
     errors = {}
     # The entity may sell in any currency: no rule ties the book's currency to the entity's.
-    if book.legal_entity_id is not None and book.legal_entity_id != entity_before and not book.legal_entity.active:
-        errors["legal_entity"] = [_("%(entity)s is inactive: it cannot sell through a price book.") % {"entity": book.legal_entity}]
+    entity = book.legal_entity if book.legal_entity_id is not None and book.legal_entity_id != entity_before else None
+    if entity is not None and not entity.active:
+        errors["legal_entity"] = [_("%(entity)s is inactive: it cannot sell through a price book.") % {"entity": entity}]
     if book.pk and currency_before and currency_before != book.currency and book.entries.exists():
         errors["currency"] = [_("This book already has prices in %(currency)s; its currency cannot change.") % {"currency": currency_before}]
     if book.is_standard and not book.active:

@@ -78,7 +78,9 @@ def legal_entity_update(*, legal_entity: LegalEntity, actor, data: dict) -> Lega
 
 def _validate_rates(rates: list[dict]) -> list[TaxRate]:
     """Build the rates, reporting each problem as `rates` field errors naming the row."""
-    built, errors, seen = [], [], {}
+    built: list[TaxRate] = []
+    errors: list[str] = []
+    seen: dict[tuple[int | None, str], int] = {}
     for number, row in enumerate(rates, start=1):
         unknown = set(row) - set(TAX_RATE_FIELDS)
         if unknown:
@@ -89,7 +91,7 @@ def _validate_rates(rates: list[dict]) -> list[TaxRate]:
             rate.full_clean(exclude=["tax_rule"], validate_unique=False, validate_constraints=False)
         except Exception as exc:  # noqa: BLE001 - a ValidationError; every message is reported
             for field, messages in getattr(exc, "message_dict", {"rate": [str(exc)]}).items():
-                label = TaxRate._meta.get_field(field).verbose_name if field in TAX_RATE_FIELDS else field
+                label = TaxRate._meta.get_field(field).verbose_name if field in TAX_RATE_FIELDS else field  # type: ignore[union-attr]  # TaxRate's own concrete fields
                 errors += [_("Rate %(number)s, %(field)s: %(message)s") % {"number": number, "field": label, "message": m} for m in messages]
             continue
         scope = (rate.legal_entity_id, rate.country)

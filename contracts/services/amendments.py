@@ -302,6 +302,7 @@ def _new_subscription(*, contract: Contract, request: AmendmentRequest, effectiv
     if request.unit_price not in (None, ""):
         net = _unit_price(request.unit_price)
     rule = product.billing_rule
+    assert rule is not None, "product_check_ready() refuses a product without a billing rule"
     terms = scheduling.Terms(
         charge_type=product.charge_type, unit_price=net, price_term_months=product.term_months,
         frequency_months=product.billing_frequency,
@@ -322,6 +323,7 @@ def _new_subscription(*, contract: Contract, request: AmendmentRequest, effectiv
 def _write(*, contract: Contract, preview: AmendmentPreview, actor, today: date) -> Order:
     request = preview.request
     effective = request.effective_date
+    assert effective is not None, "the preview refused an amendment without an effective date"
     order = Order.objects.create(
         number=temporary_number(), account=contract.account, type=Order.Type.AMENDMENT, status=Order.Status.ACTIVATED,
         contract=contract, price_book=contract.price_book, currency=contract.currency, start_date=effective,
@@ -334,8 +336,9 @@ def _write(*, contract: Contract, preview: AmendmentPreview, actor, today: date)
     months_left = _months_left(contract, effective)
     for item in preview.items:
         plan = item.plan
-        new_sub = item.product is not None
-        if new_sub:
+        if item.product is not None:
+            # _new_subscription sets the prices with the product.
+            assert item.unit_price is not None and item.list_unit_price is not None
             op = OrderProduct.objects.create(
                 order=order, product=item.product, quantity=item.new_quantity, list_unit_price=item.list_unit_price,
                 net_unit_price=item.unit_price, price_term_months=item.product.term_months,
@@ -356,6 +359,7 @@ def _write(*, contract: Contract, preview: AmendmentPreview, actor, today: date)
                 sub.save(update_fields=["scheduled_until"])
             ScheduleEntry.objects.bulk_create([row_of(e, subscription=sub, order=order) for e in plan.charges])
             continue
+        assert item.subscription is not None, "an item without a product changes an existing subscription"
         sub = item.subscription
         delta = item.new_quantity - item.old_quantity
         OrderProduct.objects.create(
@@ -364,7 +368,7 @@ def _write(*, contract: Contract, preview: AmendmentPreview, actor, today: date)
             start_date=effective, end_date=sub.end_date, subscription=sub,
             total_amount=sum((e.amount or ZERO for e in plan.new_entries), ZERO) - plan.cancelled_amount,
         )
-        cancel_ids = [e.id for e in plan.cancelled]
+        cancel_ids = [e.id for e in plan.cancelled if e.id is not None]  # stored rows: all have one
         if cancel_ids:
             updated = ScheduleEntry.objects.filter(pk__in=cancel_ids, status=ScheduleEntry.Status.PENDING).update(
                 status=ScheduleEntry.Status.CANCELLED, cancelled_by=order

@@ -69,7 +69,7 @@ def product_price(
 ) -> ProductPrice:
     """The list and net unit price of `quantity` of a product in a book, by the pricing engine."""
     entry = entry_for(product=product, price_book=price_book)
-    entry_currency = str(entry.unit_price.currency) if entry is not None and entry.unit_price is not None else None
+    entry_currency = str(entry.unit_price.currency) if entry is not None and entry.unit_price is not None else None  # type: ignore[attr-defined]  # a MoneyField holds Money; django-money ships no type stubs
     if entry is None:
         other = (
             PriceBookEntry.objects.filter(product=product, active=True).exclude(price_book__currency=currency)
@@ -87,6 +87,7 @@ def product_price(
             "product": product.name, "currency": entry_currency, "contract_currency": currency,
         }
         raise ValidationFailed(message, fields={field: [message]})
+    assert entry is not None  # without an entry, one of the two refusals above was raised
     try:
         quantity = to_decimal(quantity)
     except (InvalidOperation, TypeError, ValueError):
@@ -96,7 +97,7 @@ def product_price(
         raise ValidationFailed(error, fields={"quantity": [error]})
     try:
         if product.charge_type == Product.ChargeType.USAGE or quantity <= 0:
-            unit = entry.unit_price.amount if entry.unit_price is not None else Decimal("0")
+            unit = entry.unit_price.amount if entry.unit_price is not None else Decimal("0")  # type: ignore[attr-defined]  # a MoneyField holds Money; django-money ships no type stubs
             list_price = round_unit(unit)
         else:
             extended = price_for_quantity(spec=entry.price_spec(), quantity=quantity)
@@ -128,7 +129,7 @@ def line_total(*, product: Product, net_unit_price: Decimal, quantity: Decimal, 
     """The order line's total over its term (DESIGN §3 "Quote pricing")."""
     if product.charge_type == Product.ChargeType.USAGE:
         return Decimal("0")
-    factor = 1
+    factor: Fraction | int = 1
     if product.charge_type == Product.ChargeType.RECURRING:
         factor = prorate_multiplier(line_term_months=term_months, default_term_months=price_term_months)
     return amount_for_piece(unit_price=net_unit_price, quantity=quantity, factor=factor, currency=currency)
@@ -304,30 +305,12 @@ def order_create_from_quote(*, quote, actor) -> Order:
 
 
 def _quote_accept(*, quote, actor) -> None:
-    """Mark the quote accepted through the quotes stage's service when it offers one."""
+    """Mark the quote accepted through the quotes stage's service (an earlier stage: always there)."""
     from quotes.models import Quote
+    from quotes.services import quote_accept
 
-    if quote.status == Quote.Status.ACCEPTED:
-        return
-    try:
-        from quotes.services import quote_accept
-    except ImportError:
-        quote_accept = None
-    if quote_accept is not None:
+    if quote.status != Quote.Status.ACCEPTED:
         quote_accept(quote=quote, actor=actor)
-        return
-    allowed = {Quote.Status.APPROVED, Quote.Status.PRESENTED}
-    if not quote.approval_required:
-        allowed.add(Quote.Status.DRAFT)
-    before = quote.status
-    updated = Quote.objects.filter(pk=quote.pk, status__in=allowed).update(status=Quote.Status.ACCEPTED)
-    if not updated:
-        raise InvalidTransition(
-            _("Quote %(quote)s is %(status)s; only an approved or presented quote can be accepted.")
-            % {"quote": quote, "status": quote.get_status_display().lower()}
-        )
-    quote.status = Quote.Status.ACCEPTED
-    audit_record(obj=quote, action="accepted", actor=actor, from_state=before, to_state=Quote.Status.ACCEPTED)
 
 
 def order_activate(*, order: Order, actor, today: date | None = None, billed_through: date | None = None) -> Contract:
@@ -426,6 +409,7 @@ def subscription_create(
     `catalog.selectors.legal_entity_for`; pass `legal_entity` to continue an existing subscription's."""
     product = order_product.product
     rule = product.billing_rule
+    assert rule is not None, "an order only takes products ready to sell, which have a billing rule"
     if legal_entity is None:
         legal_entity = legal_entity_for(price_book=contract.price_book, product=product)
     return Subscription.objects.create(

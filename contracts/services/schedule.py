@@ -7,6 +7,7 @@ back with the number of ids it asked for and aborts when they differ.
 """
 
 from datetime import date
+from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -24,7 +25,7 @@ HORIZON_MONTHS = 12
 
 def terms_of(subscription: Subscription, **overrides) -> scheduling.Terms:
     """The pure planner's view of a subscription's billing terms."""
-    values = {
+    values: dict[str, Any] = {
         "charge_type": subscription.charge_type,
         "unit_price": subscription.unit_price,
         "price_term_months": subscription.price_term_months or 12,

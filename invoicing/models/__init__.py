@@ -3,7 +3,6 @@
 from invoicing.models.bulk import BULK_MAX_DOCUMENTS, BulkJob, DocumentSend
 from invoicing.models.documents import (
     CreditNote,
-    CreditNoteAllocation,
     CreditNoteLine,
     DocumentType,
     Invoice,
@@ -20,7 +19,6 @@ __all__ = [
     "BulkJob",
     "DocumentSend",
     "CreditNote",
-    "CreditNoteAllocation",
     "CreditNoteLine",
     "DocumentType",
     "Invoice",

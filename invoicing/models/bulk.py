@@ -56,6 +56,10 @@ class BulkJob(models.Model):
         return _("Bulk job %(id)s") % {"id": self.pk}
 
     @property
+    def is_done(self) -> bool:
+        return self.status == self.Status.DONE
+
+    @property
     def total(self) -> int:
         return len(self.object_ids)
 

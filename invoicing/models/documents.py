@@ -163,9 +163,25 @@ class Invoice(models.Model):
     def __str__(self) -> str:
         return self.number or _("Draft invoice %(id)s") % {"id": self.pk}
 
+    # What pages may offer, read from the status here and nowhere else; the services check again
+    # under the row lock (their transition table is the rule).
+    @property
+    def is_draft(self) -> bool:
+        """Draft: it can be posted, regenerated or discarded."""
+        return self.status == self.Status.DRAFT
+
     @property
     def is_posted(self) -> bool:
-        return self.status != self.Status.DRAFT
+        """Posted and live: it takes payments and credits, is sent, credited, cancelled and re-billed."""
+        return self.status == self.Status.POSTED
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == self.Status.CANCELLED
+
+    @property
+    def can_post(self) -> bool:
+        return self.is_draft
 
     @property
     def display_number(self) -> str:
@@ -281,6 +297,25 @@ class CreditNote(models.Model):
     def __str__(self) -> str:
         return self.number or _("Draft credit note %(id)s") % {"id": self.pk}
 
+    # What pages may offer (the services check again under the row lock).
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def is_posted(self) -> bool:
+        """Posted: it is applied, refunded and sent."""
+        return self.status == self.Status.POSTED
+
+    @property
+    def can_post(self) -> bool:
+        return self.is_draft
+
+    @property
+    def can_discard(self) -> bool:
+        """A draft, unless it comes from a contract amendment (the schedule owns it: post it)."""
+        return self.is_draft and self.kind != self.Kind.AMENDMENT
+
 
 class CreditNoteLine(models.Model):
     """A credited amount (positive): part of an invoice line, or an amendment credit entry."""
@@ -323,22 +358,3 @@ class CreditNoteLine(models.Model):
 
     def __str__(self) -> str:
         return self.description
-
-
-class CreditNoteAllocation(models.Model):
-    """A posted credit note's amount applied to an open invoice (it counts towards paid)."""
-
-    credit_note = models.ForeignKey(CreditNote, verbose_name=_("credit note"), on_delete=models.PROTECT, related_name="allocations")
-    invoice = models.ForeignKey(Invoice, verbose_name=_("invoice"), on_delete=models.PROTECT, related_name="credit_allocations")
-    amount = models.DecimalField(_("amount"), **MONEY)
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-
-    class Meta:
-        ordering = ["-id"]
-        verbose_name = _("credit allocation")
-        verbose_name_plural = _("credit allocations")
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="creditallocation_amount_positive")]
-
-    def __str__(self) -> str:
-        return f"{self.credit_note} → {self.invoice}: {self.amount}"

@@ -70,6 +70,11 @@ class InvoiceRun(models.Model):
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
 
+    @property
+    def can_resume(self) -> bool:
+        """A running run (after a worker stopped) or a failed one: `invoice_run_resume` takes both."""
+        return self.status in (self.Status.RUNNING, self.Status.FAILED)
+
 
 class InvoiceRunChunk(models.Model):
     """A slice of a run's accounts. `position` is how many of its accounts are done: a retried

@@ -2,7 +2,6 @@
 
 from invoicing.services.bulk import bulk_job_create, bulk_job_process, document_send_now, documents_zip_stream
 from invoicing.services.documents import (
-    credit_note_allocate,
     credit_note_create,
     credit_note_discard,
     credit_note_post,
@@ -31,7 +30,6 @@ __all__ = [
     "bulk_job_process",
     "document_send_now",
     "documents_zip_stream",
-    "credit_note_allocate",
     "credit_note_create",
     "credit_note_discard",
     "credit_note_post",

@@ -236,10 +236,10 @@ def load_context(
             usage_specs[sub["id"]] = spec_from_snapshot(sub["pricing_snapshot"], sub["unit_price"])
 
     credited_ids = [r["credits_id"] for r in rows if r["kind"] == Kind.CREDIT and r["credits_id"]]
-    credited_lines = {}
+    credited_lines: dict[int, dict] = {}
     if credited_ids:
         for line in InvoiceLine.objects.filter(billing_key__in=credited_ids).values("id", "billing_key", "invoice_id", "tax_rate_percent", "tax_label", "invoice__number", "position"):
-            credited_lines[line["billing_key"]] = line
+            credited_lines[line["billing_key"]] = dict(line)  # type: ignore[index]  # billing_key__in: never NULL here
     return BillingContext(
         target_date=target_date, accounts=accounts, entries=entries, legal_entities=refs.legal_entities,
         tax_rules=refs.tax_rules, usage_daily=usage_daily, usage_specs=usage_specs, credited_lines=credited_lines,
@@ -292,6 +292,7 @@ def rate_usage(ctx: BillingContext, row: dict) -> tuple[Decimal, Decimal]:
     spec = ctx.usage_specs.get(row["subscription_id"])
     if isinstance(spec, str):
         raise AccountFailed(spec)
+    assert spec is not None, "load_context reads a spec (or why not) for every usage subscription it loads"
     quantity = sum(
         (q for day, q in ctx.usage_daily.get(row["subscription_id"], ()) if row["period_start"] <= day < row["period_end"]),
         ZERO,
@@ -433,12 +434,12 @@ def net_amendments(documents: dict[tuple, DocDraft]) -> list[DocDraft]:
             invoice.lines.extend(doc.lines)
             continue
         netted.append(doc)
-    documents = [*result.values(), *netted]
-    for doc in documents:
+    out = [*result.values(), *netted]
+    for doc in out:
         if doc.is_credit:
             for line in doc.lines:
                 line.net_amount, line.tax_amount, line.total_amount = -line.net_amount, -line.tax_amount, -line.total_amount
-    return documents
+    return out
 
 
 def _describe_delta(kind: str, product: str, language: str, quantity: Decimal, order: str, credited: dict | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.conf import settings
@@ -21,7 +22,7 @@ from customers.models import Contact
 from invoicing.models import CreditNote, Invoice
 
 
-def documents_deliver_later(*, invoice_ids: list[int] = (), credit_note_ids: list[int] = ()) -> None:
+def documents_deliver_later(*, invoice_ids: Iterable[int] = (), credit_note_ids: Iterable[int] = ()) -> None:
     """After commit: render and send these posted documents in the worker."""
     from invoicing import tasks
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
@@ -18,12 +17,11 @@ from billing_site.audit import audit_record
 from billing_site.errors import Immutable, InvalidTransition, ValidationFailed
 from billing_site.events import event_record, fields_of
 from billing_site.limits import amount_error
-from billing_site.money import format_money, round_money, sum_money, to_decimal
+from billing_site.money import format_money, minor_units, round_money, sum_money, to_decimal
 from catalog.pricing import tax_for_line
 from customers.models import Account
 from invoicing.models import (
     CreditNote,
-    CreditNoteAllocation,
     CreditNoteLine,
     DocumentType,
     Invoice,
@@ -162,7 +160,7 @@ def _parse_amount(value, currency: str, field: str) -> Decimal:
     if error := amount_error(amount):
         raise ValidationFailed(fields={field: [error]})
     if round_money(amount, currency) != amount:
-        raise ValidationFailed(fields={field: [_("At most %(places)s decimal places.") % {"places": -round_money(0, currency).as_tuple().exponent}]})
+        raise ValidationFailed(fields={field: [_("At most %(places)s decimal places.") % {"places": minor_units(currency)}]})
     return amount
 
 
@@ -272,9 +270,10 @@ def credit_note_post(*, credit_note: CreditNote, actor, today: dt.date | None = 
                      data={"total": str(note.total_amount), "currency": note.currency})
         event_record(type="credit_note.posted", account_id=note.account_id, payload=fields_of(note, *CREDIT_NOTE_EVENT_FIELDS))
         if note.invoice_id:
-            amount = min(note.total_amount, invoice_open_credit_amount(note.invoice_id))
-            if amount > 0:
-                _allocate(note=note, invoice_id=note.invoice_id, amount=amount, actor=actor)
+            # Applying a credit to an invoice is one concept, the allocation rows of payments (a later
+            # stage). It plugs in here, in this transaction, so the invoice's balance is right at commit.
+            for apply in CREDIT_NOTE_APPLY_ON_POST:
+                apply(credit_note=note, actor=actor, today=today)
         documents_deliver_later(credit_note_ids=[note.pk])
     return note
 
@@ -291,27 +290,19 @@ def credit_note_discard(*, credit_note: CreditNote, actor) -> None:
         note.delete()
 
 
-# Payments, a later stage, also settles invoices and spends credit notes (allocations, refunds). It
-# registers here how much of an invoice or credit note its own rows use, so invoicing never applies
-# a credit beyond what is really open (DESIGN §2: dependencies point one way; later stages plug in).
-INVOICE_SETTLED_BY: list[Callable[[int], Decimal]] = []
+# Payments, a later stage, owns applying and refunding credit notes (its `Allocation` and `Refund`
+# rows, `/credit-note-balances/{id}/allocate/`). DESIGN §2: dependencies point one way, so it plugs
+# in here: what its rows use of a credit note, and how a posted credit note is applied to the
+# invoice it corrects (up to what is open there; the rest stays open credit).
 CREDIT_NOTE_USED_BY: list[Callable[[int], Decimal]] = []
-
-
-def invoice_open_credit_amount(invoice_id: int) -> Decimal:
-    """What is still open on the invoice: total less credits applied and whatever later stages settled."""
-    invoice = Invoice.objects.get(pk=invoice_id)
-    applied = CreditNoteAllocation.objects.filter(invoice_id=invoice_id).aggregate(s=Sum("amount"))["s"] or ZERO
-    settled = sum((settled_by(invoice_id) for settled_by in INVOICE_SETTLED_BY), ZERO)
-    return invoice.total_amount - applied - settled
+CREDIT_NOTE_APPLY_ON_POST: list[Callable[..., object]] = []
 
 
 def credit_note_unallocated_amount(credit_note_id: int) -> Decimal:
-    """What is left of a posted credit note: total less what invoicing and later stages used."""
+    """What is left of a posted credit note: its total less what later stages applied or refunded."""
     note = CreditNote.objects.get(pk=credit_note_id)
-    applied = CreditNoteAllocation.objects.filter(credit_note_id=credit_note_id).aggregate(s=Sum("amount"))["s"] or ZERO
     used = sum((used_by(credit_note_id) for used_by in CREDIT_NOTE_USED_BY), ZERO)
-    return note.total_amount - applied - used
+    return note.total_amount - used
 
 
 def payment_status_for(*, total_amount: Decimal, open_amount: Decimal) -> str:
@@ -341,41 +332,7 @@ def invoice_settle(*, invoice_id: int, amount: Decimal) -> None:
     assert updated == 1, f"invoice {invoice_id} not found"
 
 
-def _allocate(*, note, invoice_id, amount, actor) -> CreditNoteAllocation:
-    allocation = CreditNoteAllocation.objects.create(
-        credit_note=note, invoice_id=invoice_id, amount=amount,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
-    )
-    invoice_settle(invoice_id=invoice_id, amount=amount)
-    audit_record(obj=note, action="allocated", actor=actor, message=str(Invoice.objects.get(pk=invoice_id)), data={"amount": str(amount)})
-    return allocation
-
-
-def credit_note_allocate(*, credit_note: CreditNote, invoice: Invoice, amount, actor) -> CreditNoteAllocation:
-    """Apply part of a posted credit note to an open invoice of the same account and currency."""
-    with transaction.atomic():
-        # Lock order shared with payments: the invoice first, then the credit note.
-        target = Invoice.objects.select_for_update().get(pk=invoice.pk)
-        note = CreditNote.objects.select_for_update().get(pk=credit_note.pk)
-        if note.status != CreditNote.Status.POSTED:
-            raise InvalidTransition(_("Post the credit note before applying it."))
-        if target.status != Invoice.Status.POSTED:
-            raise ValidationFailed(fields={"invoice": [_("Credits apply to posted invoices only.")]})
-        if target.account_id != note.account_id or target.currency != note.currency:
-            raise ValidationFailed(fields={"invoice": [_("The invoice must be of the same account and currency.")]})
-        amount = _parse_amount(amount, note.currency, "amount")
-        if amount <= 0:
-            raise ValidationFailed(fields={"amount": [_("Enter an amount greater than zero.")]})
-        left = credit_note_unallocated_amount(note.pk)
-        if amount > left:
-            raise ValidationFailed(fields={"amount": [_("Only %(left)s of this credit note is left to apply.") % {"left": format_money(left, note.currency)}]})
-        open_amount = invoice_open_credit_amount(target.pk)
-        if amount > open_amount:
-            raise ValidationFailed(fields={"amount": [_("The invoice has only %(open)s open.") % {"open": format_money(open_amount, note.currency)}]})
-        return _allocate(note=note, invoice_id=target.pk, amount=amount, actor=actor)
-
-
-def invoice_cancel_and_rebill(*, invoice: Invoice, actor, today: dt.date | None = None, reason: str = "") -> tuple[CreditNote, list[Invoice]]:
+def invoice_cancel_and_rebill(*, invoice: Invoice, actor, today: dt.date | None = None, reason: str = "") -> tuple[CreditNote | None, list[Invoice]]:
     """Credit the whole posted invoice, put its periods back to "to bill" and bill them again as a new
     draft. Bulk statements throughout, so it works for invoices of any size."""
     today = today or clock.today()
@@ -409,13 +366,3 @@ def _has_uncredited(invoice_id: int) -> bool:
         line["net_amount"] - credited.get(line["id"], (ZERO, ZERO))[0] > 0
         for line in InvoiceLine.objects.filter(invoice_id=invoice_id).values("id", "net_amount")
     )
-
-
-def credited_totals(invoice_ids) -> dict[int, Decimal]:
-    """Credits applied per invoice (for lists)."""
-    out = defaultdict(Decimal)
-    for row in CreditNoteAllocation.objects.filter(invoice_id__in=list(invoice_ids)).values("invoice_id").annotate(s=Sum("amount")):
-        out[row["invoice_id"]] = row["s"]
-    return out
-
-

@@ -15,6 +15,8 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from decimal import Decimal
+from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
@@ -49,7 +51,7 @@ def filters_clean(filters: dict | None) -> dict:
     unknown = set(filters) - set(FILTER_KEYS)
     if unknown:
         raise ValidationFailed(fields={k: [_("Unknown filter.")] for k in sorted(unknown)})
-    out = {}
+    out: dict[str, Any] = {}
     try:
         if "account_ids" in filters:
             out["account_ids"] = sorted({int(a) for a in filters["account_ids"]})
@@ -257,9 +259,9 @@ def _record_failure(*, run, chunk_id, account_id, end, message) -> None:
 
 def run_counts(run_id: int) -> dict:
     """The run's live counts: sums over its chunks."""
-    counts = {"accounts_done": 0, "accounts_failed": 0, "accounts_skipped": 0, "invoices_count": 0, "credit_notes_count": 0,
+    counts: dict[str, Any] = {"accounts_done": 0, "accounts_failed": 0, "accounts_skipped": 0, "invoices_count": 0, "credit_notes_count": 0,
               "lines_count": 0}
-    totals = defaultdict(Decimal)
+    totals: defaultdict[str, Decimal] = defaultdict(Decimal)
     statuses = []
     for chunk in InvoiceRunChunk.objects.filter(run_id=run_id).values(
         "position", "accounts_failed", "accounts_skipped", "invoices_count", "credit_notes_count", "lines_count", "totals", "status"
@@ -383,7 +385,7 @@ def invoice_runs_recover(*, now: dt.datetime | None = None, dispatch: bool = Tru
             if dispatch:
                 from invoicing import tasks
 
-                transaction.on_commit(lambda r=run_id, i=index: tasks.invoice_run_chunk.delay(r, i))
+                transaction.on_commit(partial(tasks.invoice_run_chunk.delay, run_id, index))
     return recovered
 
 

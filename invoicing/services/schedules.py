@@ -28,7 +28,9 @@ def schedule_next_date(schedule: InvoiceSchedule, *, on_or_after: dt.date) -> dt
     if schedule.frequency == Frequency.DAILY:
         return on_or_after
     if schedule.frequency == Frequency.WEEKLY:
+        assert schedule.weekday is not None, "_validate refuses a weekly schedule without a weekday"
         return on_or_after + dt.timedelta(days=(schedule.weekday - on_or_after.weekday()) % 7)
+    assert schedule.day_of_month is not None, "_validate refuses a monthly schedule without a day"
     year, month = on_or_after.year, on_or_after.month
     for _i in range(2):
         day = min(schedule.day_of_month, calendar.monthrange(year, month)[1])
@@ -65,7 +67,7 @@ def invoice_schedule_save(*, actor, data: dict, schedule: InvoiceSchedule | None
         raise ValidationFailed(fields={f: [_("Unknown field.")] for f in unknown})
     with transaction.atomic():
         creating = schedule is None
-        schedule = InvoiceSchedule() if creating else InvoiceSchedule.objects.select_for_update().get(pk=schedule.pk)
+        schedule = InvoiceSchedule() if schedule is None else InvoiceSchedule.objects.select_for_update().get(pk=schedule.pk)
         for key, value in data.items():
             setattr(schedule, key, value)
         schedule.filters = filters_clean(schedule.filters)

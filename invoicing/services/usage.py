@@ -20,6 +20,7 @@ from billing_site.errors import ValidationFailed
 from billing_site.limits import quantity_error
 from billing_site.money import round_unit
 from billing_site.textfiles import decode_text
+from catalog.models import Product
 from contracts.models import ScheduleEntry, Subscription
 from invoicing.models import UsageRecord
 
@@ -42,6 +43,7 @@ class UsageIngestResult:
 
 
 def _parse_timestamp(value) -> dt.datetime | None:
+    stamp: dt.datetime | None
     if isinstance(value, dt.datetime):
         stamp = value
     else:
@@ -72,17 +74,17 @@ def usage_ingest(*, records: list[dict], actor, source: str = "api", first_row: 
     sub_ids, pairs = set(), set()
     for rec in records:
         try:
-            sub_ids.add(int(rec.get("subscription")))
-        except (TypeError, ValueError, AttributeError):
+            sub_ids.add(int(rec["subscription"]))
+        except (TypeError, ValueError, KeyError):
             pass
         if isinstance(rec, dict) and rec.get("account") and rec.get("product"):
             pairs.add((str(rec.get("account")).strip(), str(rec.get("product")).strip()))
     subs = {s["id"]: s for s in Subscription.objects.filter(id__in=sub_ids).values(
         "id", "account_id", "account__number", "charge_type", "start_date", "end_date", "product__sku", "product__name")}
-    by_account_product = {}
+    by_account_product: dict[tuple[str, str], list] = {}
     if pairs:
         numbers = {a for a, _p in pairs}
-        for s in Subscription.objects.filter(account__number__in=numbers, charge_type="usage", status="active").values(
+        for s in Subscription.objects.filter(account__number__in=numbers, charge_type=Product.ChargeType.USAGE, status=Subscription.Status.ACTIVE).values(
             "id", "account_id", "account__number", "charge_type", "start_date", "end_date", "product__sku", "product__name"
         ):
             by_account_product.setdefault((s["account__number"], s["product__sku"]), []).append(s)
@@ -130,7 +132,7 @@ def _validate(rec, subs, by_account_product, billed) -> UsageRecord:
         raise ValueError(_("A record must be an object with subscription, quantity, timestamp and idempotency_key."))
     sub = None
     raw_sub = rec.get("subscription")
-    if raw_sub not in (None, ""):
+    if raw_sub is not None and raw_sub != "":
         try:
             sub = subs.get(int(raw_sub))
         except (TypeError, ValueError):

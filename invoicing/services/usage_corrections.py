@@ -6,6 +6,7 @@ adjustment on the next invoice, as the ingestion service says.
 """
 
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -29,7 +30,7 @@ def usage_record_check(*, record: UsageRecord, data: dict) -> dict:
     unknown = sorted(set(data) - set(CORRECTABLE_FIELDS))
     if unknown:
         raise ValidationFailed(fields={f: [_("This field cannot be changed.")] for f in unknown})
-    clean = {}
+    clean: dict[str, Any] = {}
     if "quantity" in data:
         try:
             quantity = Decimal(str(data["quantity"]))

@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from billing_site.errors import Conflict
 from billing_site.events import events_record_many, fields_of
@@ -43,7 +44,8 @@ CREDIT_NOTE_EVENT_FIELDS = ("id", "number", "status", "kind", "currency", "credi
 class ScheduleMoved(Conflict):
     """Fewer entries were still pending than were billed: the schedule changed during the run."""
 
-    default_message = _("The billing schedule changed while this account was billed; the next run bills what is due.")
+    # Lazy: a class attribute is read at import, before any request's language is active.
+    default_message = gettext_lazy("The billing schedule changed while this account was billed; the next run bills what is due.")
 
 
 @dataclass
@@ -134,7 +136,8 @@ def write_bills(
         events_record_many([("invoice.posted", i.account_id, fields_of(i, *INVOICE_EVENT_FIELDS)) for i in invoices]
                            + [("credit_note.posted", c.account_id, fields_of(c, *CREDIT_NOTE_EVENT_FIELDS)) for c in credit_notes])
         result.posted_credit_note_ids = result.credit_note_ids
-    for obj, object_type in [*((i, "invoicing.invoice") for i in invoices), *((c, "invoicing.creditnote") for c in credit_notes)]:
+    documents: list[tuple[Invoice | CreditNote, str]] = [*((i, "invoicing.invoice") for i in invoices), *((c, "invoicing.creditnote") for c in credit_notes)]
+    for obj, object_type in documents:
         audit_rows.append(
             AuditLog(
                 actor=user, actor_label=label[:150], object_type=object_type, object_id=str(obj.pk),

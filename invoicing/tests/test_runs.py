@@ -137,7 +137,9 @@ def test_partial_credit_note_has_its_own_series_and_is_applied(contract):
     assert (note.status, note.subtotal_amount, note.tax_amount, note.total_amount) == ("draft", Decimal("100"), Decimal("20"), Decimal("120"))
     note = services.credit_note_post(credit_note=note, actor=None, today=date(2025, 1, 20))
     assert (note.number, note.credit_date) == ("AV000001", date(2025, 1, 20))
-    assert note.allocations.get().amount == Decimal("120")
+    # Applied to its invoice on posting (288.00 − 120.00).
+    invoice.refresh_from_db()
+    assert (invoice.total_amount, invoice.open_amount, invoice.payment_status) == (Decimal("288"), Decimal("168"), "partially_paid")
     with pytest.raises(Exception) as err:
         services.credit_note_create(invoice=invoice, lines={line.pk: "140.01"}, reason="Too much", actor=None)
     assert err.value.fields == {f"line_{line.pk}": ["At most €140.00 can still be credited on this line."]}

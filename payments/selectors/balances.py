@@ -4,9 +4,8 @@ invoice balance      = total − payments allocated − credits allocated
 credit note balance  = total − allocated to invoices − refunded
 payment unapplied    = amount − allocated − refunded (kept on the payment row by the services)
 
-"Credits allocated" counts both `payments.Allocation` rows from credit notes and invoicing's own
-`CreditNoteAllocation` rows (a credit note the invoicing stage applies when it issues it), so the
-balance is right whichever stage applied the credit. Payment status: `paid` when the balance is 0
+"Credits allocated" are the `Allocation` rows from credit notes: the one way a credit note is applied,
+by hand here or when invoicing posts a credit note against its invoice. Payment status: `paid` when the balance is 0
 (credits count towards paid), `partially_paid` when something was applied, else `unpaid`.
 
 An invoice's balance and payment status are columns (`Invoice.open_amount`, `payment_status`) kept by
@@ -22,7 +21,7 @@ from django.db.models.functions import Coalesce, Round
 from django.utils.translation import gettext_lazy as _
 
 from billing_site.money import ZERO, round_money
-from invoicing.models import CreditNote, CreditNoteAllocation, Invoice
+from invoicing.models import CreditNote, Invoice
 from invoicing.models import PaymentStatus as InvoicePaymentStatus
 from invoicing.selectors import payment_state, with_payment_state  # noqa: F401 (the one rule, re-exported)
 from payments.models import Allocation, Refund
@@ -50,17 +49,15 @@ def invoices_with_balance(qs: QuerySet | None = None) -> QuerySet:
     qs = Invoice.objects.all() if qs is None else qs
     payments = _sum_of(Allocation.objects.filter(invoice=OuterRef("pk"), payment__isnull=False), "invoice")
     credits = _sum_of(Allocation.objects.filter(invoice=OuterRef("pk"), credit_note__isnull=False), "invoice")
-    legacy = _sum_of(CreditNoteAllocation.objects.filter(invoice=OuterRef("pk")), "invoice")
-    return qs.annotate(payments_amount=payments, credits_amount=credits + legacy, pay_status=F("payment_status"))
+    return qs.annotate(payments_amount=payments, credits_amount=credits, pay_status=F("payment_status"))
 
 
 def credit_notes_with_balance(qs: QuerySet | None = None) -> QuerySet:
     """Credit notes annotated with `allocated_amount`, `refunded_amount` and `open_amount`."""
     qs = CreditNote.objects.all() if qs is None else qs
     mine = _sum_of(Allocation.objects.filter(credit_note=OuterRef("pk")), "credit_note")
-    legacy = _sum_of(CreditNoteAllocation.objects.filter(credit_note=OuterRef("pk")), "credit_note")
     refunded = _sum_of(Refund.objects.filter(credit_note=OuterRef("pk")), "credit_note")
-    return qs.annotate(allocated_amount=mine + legacy, refunded_amount=refunded).annotate(
+    return qs.annotate(allocated_amount=mine, refunded_amount=refunded).annotate(
         open_amount=Round(F("total_amount") - F("allocated_amount") - F("refunded_amount"), 6, output_field=AMOUNT)
     )
 
@@ -79,8 +76,7 @@ def invoice_open_by_sum(invoice_id: int) -> Decimal:
     """The balance recomputed from every allocation row (what the `open_amount` column must equal)."""
     invoice = Invoice.objects.get(pk=invoice_id)
     settled = Allocation.objects.filter(invoice_id=invoice_id).aggregate(s=Sum("amount"))["s"] or ZERO
-    legacy = CreditNoteAllocation.objects.filter(invoice_id=invoice_id).aggregate(s=Sum("amount"))["s"] or ZERO
-    return round_money(invoice.total_amount - settled - legacy, invoice.currency)
+    return round_money(invoice.total_amount - settled, invoice.currency)
 
 
 def credit_note_balance(credit_note: CreditNote) -> Decimal:
@@ -115,11 +111,6 @@ def open_credit_notes(*, account, currency: str | None = None) -> QuerySet:
     if currency:
         qs = qs.filter(currency=currency)
     return credit_notes_with_balance(qs).filter(open_amount__gt=0).order_by("credit_date", "id")
-
-
-def invoice_settled_by_payments(invoice_id: int) -> Decimal:
-    """What payments' allocation rows (payments and credit notes applied here) cover of an invoice."""
-    return Allocation.objects.filter(invoice_id=invoice_id).aggregate(s=Sum("amount"))["s"] or ZERO
 
 
 def credit_note_used_by_payments(credit_note_id: int) -> Decimal:

@@ -239,7 +239,7 @@ def unapplied_by_currency(*, account) -> list[dict]:
 def credit_summary(*, account, today: dt.date, quote=None) -> CreditSummary:
     """The account's credit picture on `today`; with a quote, what remains after its total with tax."""
     quote_amount = ZERO
-    if quote is not None and quote.status in ("draft", "in_review", "approved", "presented"):
+    if quote is not None and quote.is_open:
         quote_amount = quote.total_contract_value + quote.tax_estimate
     return credit_figures(
         items=_open_items(account, today=today), unapplied=_unapplied(account), credit_limit=account.credit_limit_amount,

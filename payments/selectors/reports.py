@@ -17,7 +17,7 @@ from django.db.models import Sum
 from django.db.models.functions import TruncMonth
 
 from billing_site.money import ZERO, round_money, sum_money
-from invoicing.models import CreditNote, CreditNoteAllocation, Invoice
+from invoicing.models import CreditNote, Invoice
 from payments.models import Allocation, Payment, Refund
 from payments.selectors.credit import BUCKETS, DSO_WINDOW_DAYS, _bucket
 
@@ -61,7 +61,6 @@ def _ar_history(currency: str):
     invoices = list(Invoice.objects.filter(status=Invoice.Status.POSTED, currency=currency)
                     .values_list("pk", "invoice_date", "total_amount"))
     applied = list(Allocation.objects.filter(currency=currency).values_list("allocated_date", "amount"))
-    applied += [(c.date(), a) for c, a in CreditNoteAllocation.objects.filter(invoice__currency=currency).values_list("created_at", "amount")]
     return invoices, applied
 
 

@@ -2,6 +2,7 @@
 
 from payments.services.allocation import (
     credit_note_allocate,
+    credit_note_apply_posted,
     credit_note_refund,
     credit_note_unallocate,
     payment_allocate,
@@ -33,6 +34,7 @@ __all__ = [
     "attempt_claim",
     "attempt_drive",
     "credit_note_allocate",
+    "credit_note_apply_posted",
     "credit_note_refund",
     "credit_note_unallocate",
     "dunning_run",

@@ -253,6 +253,21 @@ def credit_note_allocate(
                      actor_name=actor_name, invoice_line=invoice_line)
 
 
+def credit_note_apply_posted(*, credit_note: CreditNote, actor=None, today: dt.date) -> Allocation | None:
+    """Apply a credit note just posted against an invoice to that invoice, up to what is open there.
+
+    Invoicing calls it in the posting transaction (it registers in `PaymentsConfig.ready`), so a
+    credit note has one way to be applied: these rows. What the invoice cannot take stays open credit.
+    """
+    if credit_note.invoice_id is None:
+        return None
+    [invoice] = lock_invoices([credit_note.invoice_id])
+    amount = min(credit_note_balance(credit_note), invoice_balance(invoice))
+    if amount <= 0:
+        return None
+    return credit_note_allocate(credit_note=credit_note, invoice=invoice, amount=amount, today=today, actor=actor)
+
+
 @transaction.atomic
 def credit_note_unallocate(
     *, credit_note: CreditNote, invoice: Invoice, today: dt.date, actor=None, amount=None, actor_name: str = "",

@@ -71,10 +71,11 @@ def dunning_run(*, today: dt.date) -> dict:
     invoices = Invoice.objects.filter(
         status=Invoice.Status.POSTED, due_date__lte=latest_due, open_amount__gt=0
     ).order_by("due_date", "id")
-    done = {}
+    done: dict[int, set[int]] = {}
     for invoice_id, step_id in DunningEvent.objects.filter(invoice__in=invoices.values("pk")).values_list("invoice_id", "step_id"):
         done.setdefault(invoice_id, set()).add(step_id)
     for invoice_id, due_date in invoices.values_list("pk", "due_date"):
+        assert due_date is not None  # due_date__lte above
         due_steps = [s for s in steps if due_date + dt.timedelta(days=s.offset_days) <= today]
         if any(s.pk not in done.get(invoice_id, set()) for s in due_steps):
             result = _dunning_invoice(invoice_id=invoice_id, steps=due_steps, today=today)
@@ -138,6 +139,7 @@ def dunning_email(*, step: DunningStep, invoice: Invoice, balance, today: dt.dat
     """Subject and body of a step's email, in the invoice's language (English if no template)."""
     language = invoice.language if invoice.language in dict(settings.LANGUAGES) else "en"
     account = invoice.account
+    assert invoice.due_date is not None, "only posted invoices, which have a due date, are dunned"
     context = {
         "account": account, "invoice": invoice, "step": step,
         "balance": format_money(round_money(balance, invoice.currency), invoice.currency, language),

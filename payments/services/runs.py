@@ -141,13 +141,13 @@ def payment_run_candidates(*, today: dt.date) -> list[int]:
         payment_attempts__status__in=[PaymentAttempt.Status.PENDING, PaymentAttempt.Status.SUCCEEDED]
     ).order_by("due_date", "id")
     ids = list(qs.values_list("pk", "account_id"))
-    last = {}
+    last: dict[int, PaymentAttempt] = {}
     for attempt in PaymentAttempt.objects.filter(invoice_id__in=[i for i, _a in ids]).order_by("invoice_id", "attempt_no"):
         last[attempt.invoice_id] = attempt
     out = []
     for invoice_id, account_id in ids:
-        attempt = last.get(invoice_id)
-        if attempt is None or _may_retry(attempt, today=today, method_id=autopay[account_id]):
+        latest = last.get(invoice_id)
+        if latest is None or _may_retry(latest, today=today, method_id=autopay[account_id]):
             out.append(invoice_id)
     return out
 
@@ -165,9 +165,9 @@ def payment_run_execute(*, run: PaymentRun, today: dt.date) -> PaymentRun:
     for attempt in PaymentAttempt.objects.filter(status=PaymentAttempt.Status.PENDING).order_by("pk"):
         attempt_drive(attempt=attempt, today=today)
     for invoice_id in payment_run_candidates(today=today):
-        attempt = attempt_claim(run=run, invoice_id=invoice_id, today=today)
-        if attempt is not None:
-            attempt_drive(attempt=attempt, today=today)
+        claimed = attempt_claim(run=run, invoice_id=invoice_id, today=today)
+        if claimed is not None:
+            attempt_drive(attempt=claimed, today=today)
     return payment_run_finish(run=run)
 
 

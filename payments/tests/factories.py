@@ -6,8 +6,9 @@ for an amendment credit) is written as a draft and flipped to posted with the co
 """
 
 import datetime as dt
-import itertools
 from decimal import Decimal
+
+from django.db import transaction
 
 from catalog.models import LegalEntity
 from customers.tests.factories import AccountFactory
@@ -21,9 +22,7 @@ from invoicing.models import (
     NumberSeries,
 )
 from invoicing.services.documents import credit_note_create, credit_note_post, invoice_post
-from invoicing.services.numbering import series_ensure
-
-_numbers = itertools.count(1)
+from invoicing.services.numbering import numbers_take, series_ensure
 
 __all__ = ["AccountFactory", "legal_entity", "posted_credit_note", "posted_invoice"]
 
@@ -72,9 +71,11 @@ def posted_credit_note(account, amount, *, credit_date: dt.date, invoice: Invoic
     )
     CreditNoteLine.objects.create(credit_note=note, position=1, source=LineSource.AMENDMENT_CREDIT, description="Credit",
                                   net_amount=amount, total_amount=amount)
-    seq = next(_numbers)
+    # The series' next number, so these and credit notes posted by the service never collide.
+    with transaction.atomic():
+        series, seq = numbers_take(legal_entity_id=note.legal_entity_id, document_type=DocumentType.CREDIT_NOTE)
     CreditNote.objects.filter(pk=note.pk).update(
-        status=CreditNote.Status.POSTED, number=f"CN-{seq:06d}", sequence=seq, credit_date=credit_date,
+        status=CreditNote.Status.POSTED, number=series.format(seq), sequence=seq, credit_date=credit_date,
         subtotal_amount=amount, total_amount=amount,
     )
     note.refresh_from_db()

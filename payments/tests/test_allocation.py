@@ -204,22 +204,36 @@ def test_a_credit_note_on_a_partly_paid_invoice_is_applied_up_to_the_open_balanc
     assert (invoice_balance(invoice), credit_note_balance(note)) == (D("0.00"), D("5.00"))
 
 
-def test_a_credit_note_spent_in_payments_cannot_be_applied_again_in_invoicing():
-    from invoicing.services.documents import credit_note_allocate as invoicing_allocate
+def test_posting_a_credit_note_applies_it_through_payments_allocation_rows():
+    """One way to apply a credit note: posting one against its invoice writes a payments allocation."""
+    account = AccountFactory()
+    invoice = posted_invoice(account, ["120.00"], invoice_date=dt.date(2026, 2, 1))
+    note = posted_credit_note(account, "20.00", credit_date=dt.date(2026, 2, 10), invoice=invoice)
+    assert (invoice_balance(invoice), invoice_payment_status(invoice)) == (D("100.00"), PaymentStatus.PARTIALLY_PAID)
+    assert credit_note_balance(note) == D("0.00")
+    row = Allocation.objects.get(credit_note=note)
+    assert (row.invoice_id, row.amount, row.allocated_date, row.payment_id) == (invoice.pk, D("20.00"), dt.date(2026, 2, 10), None)
+    # Taken back like any allocation, the credit becomes open credit for another invoice.
+    services.credit_note_unallocate(credit_note=note, invoice=invoice, today=TODAY)
+    other = posted_invoice(account, ["50.00"], invoice_date=dt.date(2026, 2, 2))
+    services.credit_note_allocate(credit_note=note, invoice=other, amount=D("20.00"), today=TODAY)
+    assert (invoice_balance(invoice), invoice_balance(other), credit_note_balance(note)) == (D("120.00"), D("30.00"), D("0.00"))
 
+
+def test_a_credit_note_spent_elsewhere_cannot_be_applied_again():
     account = AccountFactory()
     first = posted_invoice(account, ["100.00"], invoice_date=dt.date(2026, 2, 1))
     second = posted_invoice(account, ["50.00"], invoice_date=dt.date(2026, 2, 2))
     note = posted_credit_note(account, "30.00", credit_date=dt.date(2026, 2, 10))
     services.credit_note_allocate(credit_note=note, invoice=first, amount=D("30.00"), today=TODAY)
     with pytest.raises(ValidationFailed) as exc:
-        invoicing_allocate(credit_note=note, invoice=second, amount=D("1.00"), actor=None)
-    assert exc.value.fields == {"amount": ["Only €0.00 of this credit note is left to apply."]}
+        services.credit_note_allocate(credit_note=note, invoice=second, amount=D("1.00"), today=TODAY)
+    assert exc.value.fields == {"amount": ["Only €0.00 of this credit note is available."]}
     services.payment_allocate(payment=pay(account, "45.00"), invoice=second, amount=D("45.00"), today=TODAY)
     other = posted_credit_note(account, "20.00", credit_date=dt.date(2026, 2, 11))
     with pytest.raises(ValidationFailed) as exc:
-        invoicing_allocate(credit_note=other, invoice=second, amount=D("6.00"), actor=None)
-    assert exc.value.fields == {"amount": ["The invoice has only €5.00 open."]}
+        services.credit_note_allocate(credit_note=other, invoice=second, amount=D("6.00"), today=TODAY)
+    assert exc.value.fields == {"amount": [f"Only €5.00 is open on invoice {second.number}."]}
     assert (invoice_balance(first), invoice_balance(second), credit_note_balance(other)) == (D("70.00"), D("5.00"), D("20.00"))
 
 

@@ -117,3 +117,32 @@ def test_concurrent_allocations_keep_the_balance_column_equal_to_the_rows():
     ])
     assert all(isinstance(r, list) for r in taken_back)
     assert Invoice.objects.values_list("open_amount", "payment_status").get(pk=invoice.pk) == (D("100.000000"), "unpaid")
+
+
+def test_a_credit_note_posted_while_a_payment_is_allocated_applies_only_what_is_left_open():
+    """Posting a credit note applies it in its own transaction under the invoice lock, as payments do."""
+    from invoicing.services import credit_note_create, credit_note_post
+    from payments.models import Allocation
+    from payments.selectors import credit_note_balance
+    from payments.selectors.balances import invoice_open_by_sum
+
+    account = AccountFactory()
+    invoice = posted_invoice(account, ["120.00"], invoice_date=DAY, due_date=DAY)
+    draft = credit_note_create(invoice=invoice, lines={invoice.lines.get().pk: "20.00"}, reason="Goodwill", actor=None)
+    payment = services.payment_record(account=account, amount=D("110.00"), currency="EUR", received_date=DAY,
+                                      method="check", today=DAY)
+    results = together(
+        lambda: credit_note_post(credit_note=draft, actor=None, today=DAY),
+        lambda: services.payment_allocate(payment=payment, invoice=invoice, amount=D("110.00"), today=DAY),
+    )
+    note, allocated = results
+    assert not isinstance(note, Exception), note
+    invoice.refresh_from_db()
+    credited = Allocation.objects.get(credit_note=note).amount
+    if isinstance(allocated, Exception):  # the credit note went first: 100.00 left, 110.00 refused
+        assert str(allocated.fields["amount"][0]) == f"Only €100.00 is open on invoice {invoice.number}."
+        assert (credited, invoice.open_amount, invoice.payment_status) == (D("20.00"), D("100.00"), "partially_paid")
+    else:  # the payment went first: 10.00 left, the credit note takes it and keeps 10.00 open
+        assert (credited, invoice.open_amount, invoice.payment_status) == (D("10.00"), D("0.00"), "paid")
+        assert credit_note_balance(note) == D("10.00")
+    assert invoice_open_by_sum(invoice.pk) == invoice.open_amount

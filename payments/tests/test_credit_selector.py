@@ -49,7 +49,7 @@ def test_every_figure_is_exact(account):
 
 
 def test_remaining_after_a_quote_and_credit_hold(account):
-    quote = SimpleNamespace(status="draft", total_contract_value=D("8000.00"), tax_estimate=D("1600.00"))
+    quote = SimpleNamespace(is_open=True, total_contract_value=D("8000.00"), tax_estimate=D("1600.00"))
     account.credit_hold = True
     account.save()
     c = credit_summary(account=account, today=TODAY, quote=quote)

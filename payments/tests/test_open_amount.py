@@ -1,7 +1,7 @@
 """An invoice's balance and payment status are columns, kept in the transaction of every allocation.
 
 open_amount = total − payments allocated − credits allocated, whichever service wrote the rows
-(payment allocations, credit note allocations from either stage, unallocations); the database
+(payment allocations, credit note allocations, unallocations); the database
 refuses a balance below 0 or above the total.
 """
 
@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from invoicing.models import Invoice, PaymentStatus
 from invoicing.services import invoice_settle
 from payments import services
+from payments.models import Allocation
 from payments.selectors import invoices_with_balance
 from payments.selectors.balances import invoice_open_by_sum, payment_state, with_payment_state
 from payments.tests.factories import AccountFactory, posted_credit_note, posted_invoice
@@ -52,13 +53,10 @@ def test_payments_move_an_invoice_from_unpaid_to_partially_paid_to_paid_and_back
     assert invoice_open_by_sum(invoice.pk) == D("100.00")
 
 
-def test_credit_notes_of_both_stages_count_towards_paid():
+def test_credit_notes_posted_against_the_invoice_or_applied_later_count_towards_paid():
     account = AccountFactory()
     invoice = posted_invoice(account, ["100.00"], invoice_date=TODAY)
-    from invoicing import services as invoicing_services
-
-    first = posted_credit_note(account, "30.00", credit_date=TODAY)
-    invoicing_services.credit_note_allocate(credit_note=first, invoice=invoice, amount="30.00", actor=None)
+    posted_credit_note(account, "30.00", credit_date=TODAY, invoice=invoice)
     assert state(invoice) == (D("70.000000"), PaymentStatus.PARTIALLY_PAID)
     loose = posted_credit_note(account, "70.00", credit_date=TODAY)
     services.credit_note_allocate(credit_note=loose, invoice=invoice, amount="70.00", today=TODAY)
@@ -110,21 +108,53 @@ def test_lists_read_the_column_and_keep_the_payment_and_credit_figures():
         D("20.00"), D("10.00"), D("70.000000"), PaymentStatus.PARTIALLY_PAID)
 
 
-def test_the_data_migration_fills_the_columns_from_the_rows():
+BEFORE_THE_MOVE = [("invoicing", "0007_merge_20261130_1953"), ("payments", "0002_fill_invoice_open_amount")]
+
+
+@pytest.fixture
+def before_the_move():
+    """The database as it was while invoicing still had its own credit-note allocation rows."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE_THE_MOVE)
+    yield MigrationExecutor(connection).loader.project_state(BEFORE_THE_MOVE).apps
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_data_migrations_fill_the_columns_and_move_credit_allocations_into_payments(before_the_move):
     import importlib
 
-    from django.apps import apps
     from django.db.models import F
 
+    old = before_the_move
     fill = importlib.import_module("payments.migrations.0002_fill_invoice_open_amount").fill
     account = AccountFactory()
     partly = posted_invoice(account, ["100.00"], invoice_date=TODAY)
     paid = posted_invoice(account, ["50.00"], invoice_date=TODAY)
     untouched = posted_invoice(account, ["30.00"], invoice_date=TODAY)
+    credited = posted_invoice(account, ["120.00"], invoice_date=TODAY)
     payment = pay(account, "90.00")
     services.payment_allocate(payment=payment, invoice=partly, amount="40.00", today=TODAY)
     services.payment_allocate(payment=payment, invoice=paid, amount="50.00", today=TODAY)
+    note = posted_credit_note(account, "20.00", credit_date=TODAY)
+    # The row invoicing wrote when it posted a credit note against its invoice, before the move.
+    written = dt.datetime(2026, 3, 14, 23, 30, tzinfo=dt.UTC)  # 15 March in Paris
+    old_row = old.get_model("invoicing", "CreditNoteAllocation").objects.create(
+        credit_note_id=note.pk, invoice_id=credited.pk, amount=D("20.00"))
+    old.get_model("invoicing", "CreditNoteAllocation").objects.filter(pk=old_row.pk).update(created_at=written)
     Invoice.objects.update(open_amount=F("total_amount"), payment_status=PaymentStatus.UNPAID)  # as before the columns
-    fill(apps, None)
-    assert [state(i) for i in (partly, paid, untouched)] == [
-        (D("60.000000"), PaymentStatus.PARTIALLY_PAID), (D("0.000000"), PaymentStatus.PAID), (D("30.000000"), PaymentStatus.UNPAID)]
+    fill(old, None)
+    assert [state(i) for i in (partly, paid, untouched, credited)] == [
+        (D("60.000000"), PaymentStatus.PARTIALLY_PAID), (D("0.000000"), PaymentStatus.PAID),
+        (D("30.000000"), PaymentStatus.UNPAID), (D("100.000000"), PaymentStatus.PARTIALLY_PAID)]
+    importlib.import_module("payments.migrations.0003_credit_note_allocations_move").move(old, None)
+    moved = Allocation.objects.get(credit_note=note)
+    assert (moved.invoice_id, moved.account_id, moved.currency, moved.amount, moved.allocated_date, moved.created_at,
+            moved.actor_label) == (credited.pk, account.pk, "EUR", D("20.000000"), dt.date(2026, 3, 15), written, "system")
+    # The balances already counted the old row; they match the one set of rows now.
+    assert invoice_open_by_sum(credited.pk) == D("100.00")
+    assert state(credited) == (D("100.000000"), PaymentStatus.PARTIALLY_PAID)

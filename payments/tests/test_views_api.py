@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from payments import demo, services
-from payments.models import DunningStep, Payment, StatementImport
+from payments.models import Allocation, DunningStep, Payment, StatementImport
 from payments.selectors import invoice_balance
 from payments.tests.factories import AccountFactory, posted_invoice
 
@@ -151,3 +151,22 @@ def test_commands_and_demo_are_idempotent(finance_user):
     demo.seed()
     demo.seed()
     assert (DunningStep.objects.count(), StatementImport.objects.count()) == (4, 1)
+
+
+def test_api_posting_a_credit_note_against_an_invoice_applies_it_once(finance_api):
+    account = AccountFactory()
+    invoice = posted_invoice(account, ["120.00"], invoice_date=dt.date(2026, 5, 1))
+    line = invoice.lines.get()
+    draft = finance_api.post("/api/v1/credit-notes/", {"invoice": invoice.pk, "reason": "Goodwill",
+                                                      "lines": {str(line.pk): "20.00"}}, format="json")
+    assert (draft.status_code, draft.json()["total_amount"], draft.json()["open_amount"]) == (201, "20.00", "0.00")
+    posted = finance_api.post(f"/api/v1/credit-notes/{draft.json()['id']}/post/", format="json")
+    assert (posted.status_code, posted.json()["status"], posted.json()["open_amount"]) == (200, "posted", "0.00")
+    body = finance_api.get(f"/api/v1/invoices/{invoice.pk}/").json()
+    assert (body["open_amount"], body["payment_status"]) == ("100.00", "partially_paid")
+    rows = finance_api.get(f"/api/v1/allocations/?credit_note={draft.json()['id']}").json()["results"]
+    assert [(r["invoice"], r["amount"], r["allocated_date"]) for r in rows] == [(invoice.pk, "20.00", "2026-06-30")]
+    # Taken back on its balance, the credit note is open credit in its own representation.
+    services.credit_note_unallocate(credit_note=Allocation.objects.get().credit_note, invoice=invoice, today=dt.date(2026, 6, 30))
+    assert finance_api.get(f"/api/v1/credit-notes/{draft.json()['id']}/").json()["open_amount"] == "20.00"
+    assert finance_api.get(f"/api/v1/invoices/{invoice.pk}/").json()["payment_status"] == "unpaid"

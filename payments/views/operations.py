@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from billing_site import clock
 from billing_site.errors import DomainError
 from billing_site.forms import form_add_domain_error
+from billing_site.pages import refusal_as_message
 from billing_site.roles import role_required
 from customers.models import Account
 from invoicing.models import Invoice
@@ -39,11 +40,8 @@ def methods(request, account_pk: int):
                 services.payment_method_remove(method=method, actor=request.user)
                 messages.success(request, _("Payment method removed."))
             else:
-                try:
+                with refusal_as_message(request):
                     services.payment_method_set_autopay(method=method, actor=request.user, autopay=action == "autopay")
-                except DomainError as exc:
-                    messages.error(request, str(exc.message))
-                else:
                     messages.success(request, _("Autopay updated."))
             return redirect("payments:methods", account_pk=account.pk)
         if form.is_valid():

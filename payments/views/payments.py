@@ -11,6 +11,7 @@ from billing_site.csv_export import csv_response
 from billing_site.errors import DomainError
 from billing_site.forms import form_add_domain_error
 from billing_site.money import format_money, round_money
+from billing_site.pages import refusal_as_message
 from billing_site.pagination import page_of
 from billing_site.roles import role_required
 from customers.models import Account
@@ -93,14 +94,9 @@ def payment_view(request, pk: int):
 
 
 def _act(request, payment, action):
-    try:
+    with refusal_as_message(request) as outcome:
         action()
-    except DomainError as exc:
-        problems = [str(exc.message)] if not exc.fields else [m for msgs in exc.fields.values() for m in msgs]
-        for problem in problems:
-            messages.error(request, problem)
-        return False
-    return True
+    return not outcome.refused
 
 
 @role_required(READ, write=WRITE)
@@ -214,11 +210,8 @@ def invoice_payments(request, pk: int):
 def invoice_charge(request, pk: int):
     invoice = get_object_or_404(Invoice, pk=pk)
     if request.method == "POST":
-        try:
+        with refusal_as_message(request):
             attempt = services.invoice_charge_now(invoice=invoice, today=clock.today(), actor=request.user)
-        except DomainError as exc:
-            messages.error(request, str(exc.message))
-        else:
             level = messages.success if attempt.status == PaymentAttempt.Status.SUCCEEDED else messages.warning
             level(request, _("Charge %(key)s: %(status)s %(message)s") % {
                 "key": attempt.idempotency_key, "status": attempt.get_status_display(), "message": attempt.message})

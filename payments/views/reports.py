@@ -12,8 +12,8 @@ from django.views.decorators.http import require_POST
 
 from billing_site import clock
 from billing_site.csv_export import csv_response
-from billing_site.errors import DomainError
 from billing_site.money import format_money, format_number
+from billing_site.pages import refusal_as_message
 from billing_site.pdf import render_pdf
 from billing_site.roles import role_required
 from customers.models import Account
@@ -116,12 +116,9 @@ def statement_send(request, account_pk: int):
     """Email the statement shown (same period and currency) to the account's billing contacts."""
     account = get_object_or_404(Account, pk=account_pk)
     _form, statement = _statement(request, account)
-    try:
+    with refusal_as_message(request):
         sent = statements.statement_send(account=account, start=statement["start"], end=statement["end"],
                                          currency=statement["currency"], actor=request.user)
-    except DomainError as exc:
-        messages.error(request, " ".join([str(exc.message), *(m for msgs in exc.fields.values() for m in msgs)]).strip())
-    else:
         messages.success(request, _("Statement sent to %(to)s.") % {"to": sent.recipients})
     return redirect(reverse("payments:statement", args=[account_pk]) + ("?" + request.GET.urlencode() if request.GET else ""))
 

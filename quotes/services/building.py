@@ -12,7 +12,7 @@ from billing_site import clock
 from billing_site.audit import audit_note, audit_record, fields_param, number_param
 from billing_site.errors import Forbidden, Immutable, ValidationFailed
 from billing_site.limits import amount_error, quantity_error, unit_price_error
-from billing_site.money import round_money, to_decimal
+from billing_site.money import decimal_places, round_money, to_decimal
 from billing_site.roles import is_finance
 from catalog.models import PriceBook, Product
 from catalog.pricing import DEFAULT_TERM_MONTHS, PricingError, tax_for_line
@@ -65,7 +65,7 @@ def _decimal(value, field: str, errors: dict, *, places: int = 6) -> Decimal | N
     if not number.is_finite():
         errors[field] = [_("Enter a number.")]
         return None
-    if -number.as_tuple().exponent > places:
+    if decimal_places(number) > places:
         errors[field] = [_("At most %(places)s decimal places.") % {"places": places}]
         return None
     return number
@@ -98,7 +98,7 @@ def _check_header(*, account: Account, price_book: PriceBook, data: dict, today:
     percent = data.get("quote_discount_percent")
     if percent is None or not Decimal(0) <= percent <= Decimal(100):
         errors["quote_discount_percent"] = [_("A discount must be between 0 and 100 %.")]
-    elif -percent.as_tuple().exponent > 2:
+    elif decimal_places(percent) > 2:
         errors["quote_discount_percent"] = [_("At most %(places)s decimal places.") % {"places": 2}]
     return errors
 
@@ -234,6 +234,7 @@ def _check_line_values(*, quantity, discount_percent, discount_amount, start, en
 def _snapshot(*, product: Product, entry, legal_entity) -> dict:
     spec = entry.price_spec()
     rule = product.billing_rule
+    assert rule is not None, "product_missing() refuses a product without a billing rule"
     return {
         **pricing.spec_to_snapshot(spec),
         "entry_id": entry.pk,
@@ -365,6 +366,7 @@ def quote_line_add(
             ]
     if errors:
         raise ValidationFailed(fields=errors)
+    assert end is not None  # refused above
     if not quote.legal_entity_id:
         quote.legal_entity = entity
         quote.save(update_fields=["legal_entity", "updated_at"])

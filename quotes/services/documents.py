@@ -31,7 +31,7 @@ def quote_render_pdf(*, quote_id: int) -> Quote:
         quote.pdf.save(name, ContentFile(content), save=False)
         quote.pdf_rendered_at = clock.now()
         quote.save(update_fields=["pdf", "pdf_rendered_at", "updated_at"])
-        audit_record(obj=quote, action="pdf_rendered", actor=None, actor_label="worker", message=quote.pdf.name)
+        audit_record(obj=quote, action="pdf_rendered", actor=None, actor_label="worker", message=quote.pdf.name or "")
     if old and old != quote.pdf.name:
         quote.pdf.storage.delete(old)
     return quote
