@@ -123,6 +123,16 @@ def layout(html: str, *, stylesheet: str | None = None, minimal_ua: bool = False
     return document.render(font_config=_font_config(), stylesheets=stylesheets)
 
 
+def warm_up(*, stylesheet: str | None = None, minimal_ua: bool = True) -> None:
+    """Pay once, when a worker process starts, what its first document would: importing WeasyPrint,
+    the font configuration, Pango's font map, the fonts in regular and bold, the stylesheet."""
+    layout(
+        '<!DOCTYPE html><html><head><title>-</title></head><body><p>0 <b>0</b></p><table><tr><td>0</td></tr></table>'
+        "</body></html>",
+        stylesheet=stylesheet, minimal_ua=minimal_ua,
+    ).write_pdf(**WRITE_OPTIONS)
+
+
 def render_pdf(
     *, template: str, context: dict, language: str = "en", stylesheet: str | None = None, minimal_ua: bool = False
 ) -> bytes:
