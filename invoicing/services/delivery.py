@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.utils import translation
+from django.utils import formats, translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
@@ -17,6 +19,7 @@ from billing_site.audit import audit_record
 from billing_site.countries import EU_COUNTRIES
 from billing_site.money import format_money, sum_money
 from billing_site.pdf import render_pdf
+from billing_site.templatetags.recur import lastday, moneyfmt, numfmt
 from customers.models import Contact
 from invoicing.models import CreditNote, Invoice
 
@@ -82,6 +85,42 @@ def legal_mentions(snapshot: dict, *, tax_amount) -> dict:
     }
 
 
+@lru_cache(maxsize=16384)
+def _printed(kind: str, value: str, currency: str, language: str) -> str:
+    """An amount, number or date as the PDF prints it (the template filters' own output), cached per
+    process: an invoice run prints the same prices, rates and periods thousands of times, and
+    formatting them per locale is about half of the template's time."""
+    with translation.override(language):
+        if kind == "money":
+            return moneyfmt(Decimal(value), currency)
+        if kind == "number":
+            return numfmt(Decimal(value))
+        day = dt.date.fromisoformat(value)
+        return lastday(day) if kind == "lastday" else formats.date_format(day, "SHORT_DATE_FORMAT")
+
+
+def _line_rows(lines, currency: str, language: str) -> list[dict]:
+    """Each line's cells, formatted as the template's filters would."""
+    rows = []
+    for line in lines:
+        period = ""
+        if line.period_start:
+            period = (f"{_printed('date', line.period_start.isoformat(), '', language)} – "
+                      f"{_printed('lastday', line.period_end.isoformat(), '', language) if line.period_end else ''}")
+        rows.append({
+            "description": line.description,
+            "period": period,
+            "quantity": _printed("number", str(line.quantity), "", language),
+            "unit_price": _printed("money", str(line.unit_price), currency, language),
+            "factor": line.factor_display,
+            "net": _printed("money", str(line.net_amount), currency, language),
+            "rate": _printed("number", str(line.tax_rate_percent), "", language),
+            "tax": _printed("money", str(line.tax_amount), currency, language),
+            "total": _printed("money", str(line.total_amount), currency, language),
+        })
+    return rows
+
+
 def _document_context(document) -> dict:
     is_invoice = isinstance(document, Invoice)
     lines = list(document.lines.all())
@@ -90,6 +129,7 @@ def _document_context(document) -> dict:
         "is_invoice": is_invoice,
         "snap": document.snapshot,
         "lines": lines,
+        "rows": _line_rows(lines, document.currency, document.language or "en"),
         "tax_rates": _tax_rates(lines, document.currency),
         # The field's own (translated) name: "Tax rate (%)".
         "rate_header": capfirst(document.lines.model._meta.get_field("tax_rate_percent").verbose_name),

@@ -101,3 +101,38 @@ def test_worker_processes_warm_the_pdf_renderer_up():
     warm_up.assert_called_once_with(stylesheet=delivery.PDF_STYLESHEET)
     with mock.patch("billing_site.pdf.warm_up", side_effect=OSError("no fonts")):
         tasks._warm_up_pdf_renderer()  # logged, the worker still starts
+
+
+def test_the_lines_cells_are_printed_as_the_template_filters_print_them():
+    """The PDF's lines come formatted (and cached per process) by `_line_rows`: the same text as the
+    filters the template used before, per language."""
+    import datetime as dt
+    from decimal import Decimal
+    from types import SimpleNamespace
+
+    from django.utils import formats, translation
+
+    from billing_site.templatetags.recur import lastday, moneyfmt, numfmt
+
+    line = SimpleNamespace(
+        description="Seats <x>", period_start=dt.date(2025, 1, 15), period_end=dt.date(2025, 2, 1),
+        quantity=Decimal("1.500000"), unit_price=Decimal("1234.5000"), factor_display="17/31 = 0.548387",
+        net_amount=Decimal("1015.32"), tax_rate_percent=Decimal("20.0000"), tax_amount=Decimal("203.06"),
+        total_amount=Decimal("1218.38"),
+    )
+    no_period = SimpleNamespace(**{**vars(line), "period_start": None, "period_end": None})
+    en, en_no_period = delivery._line_rows([line, no_period], "EUR", "en")
+    assert en == {
+        "description": "Seats <x>", "period": "01/15/2025 – 01/31/2025", "quantity": "1.5", "unit_price": "€1,234.50",
+        "factor": "17/31 = 0.548387", "net": "€1,015.32", "rate": "20", "tax": "€203.06", "total": "€1,218.38",
+    }
+    assert en_no_period == {**en, "period": ""}
+    fr = delivery._line_rows([line], "EUR", "fr")[0]
+    assert (fr["period"], fr["quantity"], fr["unit_price"], fr["total"]) == (
+        "15/01/2025 – 31/01/2025", "1,5", "1\u202f234,50\xa0€", "1\u202f218,38\xa0€")
+    for language, row in (("en", en), ("fr", fr)):
+        with translation.override(language):
+            assert row["period"] == f"{formats.date_format(line.period_start, 'SHORT_DATE_FORMAT')} – {lastday(line.period_end)}"
+            assert (row["quantity"], row["rate"]) == (numfmt(line.quantity), numfmt(line.tax_rate_percent))
+            assert [row[k] for k in ("unit_price", "net", "tax", "total")] == [
+                moneyfmt(v, "EUR") for v in (line.unit_price, line.net_amount, line.tax_amount, line.total_amount)]
