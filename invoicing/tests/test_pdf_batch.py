@@ -136,3 +136,15 @@ def test_the_lines_cells_are_printed_as_the_template_filters_print_them():
             assert (row["quantity"], row["rate"]) == (numfmt(line.quantity), numfmt(line.tax_rate_percent))
             assert [row[k] for k in ("unit_price", "net", "tax", "total")] == [
                 moneyfmt(v, "EUR") for v in (line.unit_price, line.net_amount, line.tax_amount, line.total_amount)]
+
+
+def test_credit_notes_are_rendered_in_the_batch_too(posted, settings, celery_eager):
+    note = services.credit_note_post(
+        credit_note=services.credit_note_create(invoice=posted[0], lines=None, reason="Returned", actor=None), actor=None)
+    assert tasks.documents_render_pdfs.delay([], [note.pk]).get() == 1
+    note.refresh_from_db()
+    assert note.pdf.name == f"credit_notes/{date.today():%Y/%m}/{note.number}.pdf"
+    with note.pdf.open("rb") as handle:
+        assert handle.read() == delivery.document_pdf_bytes(note)
+    assert tasks.documents_render_pdfs.delay([], [note.pk]).get() == 0
+    assert _stored_files(settings) == [note.pdf.name]
