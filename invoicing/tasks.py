@@ -4,6 +4,7 @@ import logging
 import smtplib
 
 from celery import shared_task
+from celery.signals import worker_process_init
 from django.db import InterfaceError, OperationalError
 
 from invoicing.services import delivery, runs, schedules
@@ -50,6 +51,23 @@ def documents_deliver(invoice_ids: list, credit_note_ids: list) -> int:
     """Render the PDFs of posted documents and email them (each sent once, claimed before sending:
     a retry after a mail error sends only what was not sent)."""
     return delivery.documents_deliver(invoice_ids=invoice_ids, credit_note_ids=credit_note_ids)
+
+
+@shared_task(name="invoicing.tasks.documents_render_pdfs", acks_late=True, max_retries=5, **RETRY)
+def documents_render_pdfs(invoice_ids: list, credit_note_ids: list) -> int:
+    """Render and store the PDFs of a batch of posted documents (those without one): one task for
+    many documents, in a process where the renderer is already warm."""
+    return delivery.documents_render_pdfs(invoice_ids=invoice_ids, credit_note_ids=credit_note_ids)
+
+
+@worker_process_init.connect
+def _warm_up_pdf_renderer(**kwargs) -> None:
+    """Each worker process loads WeasyPrint, the fonts and the PDF stylesheet when it starts, not
+    during its first document (about half a second). A failure here only costs that time later."""
+    try:
+        delivery.pdf_warm_up()
+    except Exception:  # the first real render reports what is wrong
+        log.exception("PDF renderer warm-up failed")
 
 
 @shared_task(name="invoicing.tasks.invoice_render_pdf", acks_late=True)

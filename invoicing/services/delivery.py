@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
+from functools import lru_cache, partial
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.utils import translation
+from django.utils import formats, translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
@@ -18,6 +20,7 @@ from billing_site.audit import audit_record
 from billing_site.countries import EU_COUNTRIES
 from billing_site.money import format_money, sum_money
 from billing_site.pdf import render_pdf
+from billing_site.templatetags.recur import lastday, moneyfmt, numfmt
 from customers.models import Contact
 from invoicing.models import CreditNote, Invoice
 
@@ -83,6 +86,42 @@ def legal_mentions(snapshot: dict, *, tax_amount) -> dict:
     }
 
 
+@lru_cache(maxsize=16384)
+def _printed(kind: str, value: str, currency: str, language: str) -> str:
+    """An amount, number or date as the PDF prints it (the template filters' own output), cached per
+    process: an invoice run prints the same prices, rates and periods thousands of times, and
+    formatting them per locale is about half of the template's time."""
+    with translation.override(language):
+        if kind == "money":
+            return moneyfmt(Decimal(value), currency)
+        if kind == "number":
+            return numfmt(Decimal(value))
+        day = dt.date.fromisoformat(value)
+        return lastday(day) if kind == "lastday" else formats.date_format(day, "SHORT_DATE_FORMAT")
+
+
+def _line_rows(lines, currency: str, language: str) -> list[dict]:
+    """Each line's cells, formatted as the template's filters would."""
+    rows = []
+    for line in lines:
+        period = ""
+        if line.period_start:
+            period = (f"{_printed('date', line.period_start.isoformat(), '', language)} – "
+                      f"{_printed('lastday', line.period_end.isoformat(), '', language) if line.period_end else ''}")
+        rows.append({
+            "description": line.description,
+            "period": period,
+            "quantity": _printed("number", str(line.quantity), "", language),
+            "unit_price": _printed("money", str(line.unit_price), currency, language),
+            "factor": line.factor_display,
+            "net": _printed("money", str(line.net_amount), currency, language),
+            "rate": _printed("number", str(line.tax_rate_percent), "", language),
+            "tax": _printed("money", str(line.tax_amount), currency, language),
+            "total": _printed("money", str(line.total_amount), currency, language),
+        })
+    return rows
+
+
 def _document_context(document) -> dict:
     is_invoice = isinstance(document, Invoice)
     lines = list(document.lines.all())
@@ -91,6 +130,7 @@ def _document_context(document) -> dict:
         "is_invoice": is_invoice,
         "snap": document.snapshot,
         "lines": lines,
+        "rows": _line_rows(lines, document.currency, document.language or "en"),
         "tax_rates": _tax_rates(lines, document.currency),
         # The field's own (translated) name: "Tax rate (%)".
         "rate_header": capfirst(document.lines.model._meta.get_field("tax_rate_percent").verbose_name),
@@ -108,13 +148,72 @@ def document_pdf_bytes(document) -> bytes:
 
 
 def document_render_pdf(*, document) -> None:
-    """Render and store the PDF (only the file field changes: posted documents are frozen)."""
+    """Render and store the PDF (again, if it has one: only the file field changes, posted documents
+    are frozen)."""
     if document.status == document.Status.DRAFT:
         return
-    content = document_pdf_bytes(document)
-    name = f"{document.number}.pdf"
-    document.pdf.save(name, ContentFile(content), save=False)
-    type(document).objects.filter(pk=document.pk).update(pdf=document.pdf.name)
+    _store_pdf(document, document_pdf_bytes(document), replace=True)
+
+
+def _store_pdf(document, content: bytes, *, replace: bool) -> bool:
+    """Write the file and point the document at it. Without `replace` the pointer is taken with a
+    conditional UPDATE (`pdf` still empty): of two workers rendering the same document at once,
+    one stores it and the other deletes its file. True when this call stored it."""
+    model = type(document)
+    document.pdf.save(f"{document.number}.pdf", ContentFile(content), save=False)
+    rows = model.objects.filter(pk=document.pk)
+    if replace:
+        rows.update(pdf=document.pdf.name)
+        return True
+    if rows.filter(pdf="").update(pdf=document.pdf.name):
+        return True
+    document.pdf.storage.delete(document.pdf.name)
+    document.pdf.name = model.objects.filter(pk=document.pk).values_list("pdf", flat=True).first()
+    return False
+
+
+# Documents per rendering task: big enough that a task's fixed costs (a message, two queries)
+# vanish, small enough that a retried or redelivered task redoes little.
+PDF_BATCH_SIZE = 100
+
+
+def documents_render_pdfs(*, invoice_ids=(), credit_note_ids=()) -> int:
+    """Render and store the PDFs these posted documents do not have yet, in one pass: one query per
+    document type for the documents and one for all their lines, then one render each (fonts, CSS
+    and templates are already loaded in the process). Drafts and documents that have a PDF are
+    skipped, so a task delivered twice stores each PDF once. Returns how many were stored."""
+    stored = 0
+    for queryset in (
+        Invoice.objects.filter(pk__in=list(invoice_ids)),
+        CreditNote.objects.filter(pk__in=list(credit_note_ids)).select_related("invoice"),
+    ):
+        documents = (queryset.exclude(status=queryset.model.Status.DRAFT).filter(pdf="")
+                     .prefetch_related("lines").order_by("pk"))
+        for document in documents.iterator(chunk_size=PDF_BATCH_SIZE):
+            stored += _store_pdf(document, document_pdf_bytes(document), replace=False)
+    return stored
+
+
+def documents_render_later(*, invoice_ids=(), credit_note_ids=(), batch_size: int = PDF_BATCH_SIZE) -> None:
+    """After commit: render these documents' PDFs in the workers, `batch_size` documents a task."""
+    from invoicing import tasks
+
+    invoice_ids, credit_note_ids = list(invoice_ids), list(credit_note_ids)
+    batches: list[tuple[list[int], list[int]]] = [(invoice_ids[i:i + batch_size], []) for i in range(0, len(invoice_ids), batch_size)]
+    batches += [([], credit_note_ids[i:i + batch_size]) for i in range(0, len(credit_note_ids), batch_size)]
+    for invoices, notes in batches:
+        transaction.on_commit(partial(tasks.documents_render_pdfs.delay, invoices, notes))
+
+
+def pdf_warm_up() -> None:
+    """Load what the first PDF of a process would pay for (WeasyPrint, Pango, the fonts in both
+    weights, the stylesheet, the template): called when a worker process starts."""
+    from django.template.loader import get_template
+
+    from billing_site.pdf import warm_up
+
+    get_template(PDF_TEMPLATE)
+    warm_up(stylesheet=PDF_STYLESHEET)
 
 
 def document_recipients(document) -> list[str]:
@@ -195,14 +294,12 @@ def _send_email(document, recipients: list[str]) -> None:
 
 
 def documents_deliver(*, invoice_ids=(), credit_note_ids=()) -> int:
-    """Render and send each document (already sent ones are skipped); returns how many were sent."""
+    """Render the missing PDFs (in one batch), then send each document (already sent ones are
+    skipped); returns how many were sent."""
+    documents_render_pdfs(invoice_ids=invoice_ids, credit_note_ids=credit_note_ids)
     sent = 0
     for invoice in Invoice.objects.filter(pk__in=list(invoice_ids)).exclude(status=Invoice.Status.DRAFT):
-        if not invoice.pdf:
-            document_render_pdf(document=invoice)
         sent += document_send(document=invoice)
     for note in CreditNote.objects.filter(pk__in=list(credit_note_ids)).exclude(status=CreditNote.Status.DRAFT):
-        if not note.pdf:
-            document_render_pdf(document=note)
         sent += document_send(document=note)
     return sent
