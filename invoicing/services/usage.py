@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from billing_site import clock
 from billing_site.audit import audit_record
 from billing_site.errors import ValidationFailed
-from billing_site.limits import MAX_QUANTITY, date_window, quantity_error
+from billing_site.limits import MAX_QUANTITY, date_error, date_window, quantity_error
 from billing_site.money import UNIT_QUANTUM
 from billing_site.textfiles import decode_text
 from contracts.models import ScheduleEntry, Subscription
@@ -154,12 +154,13 @@ class _Context:
     """What checking one record needs, read once per call: the subscriptions it may name, the billing
     time zone and the window of plausible dates."""
 
-    __slots__ = ("subs", "by_account_product", "zone", "first_day", "last_day")
+    __slots__ = ("subs", "by_account_product", "zone", "today", "first_day", "last_day")
 
     def __init__(self, *, subs, by_account_product, today: dt.date):
         self.subs = subs
         self.by_account_product = by_account_product
         self.zone = clock.billing_zone()
+        self.today = today
         self.first_day, self.last_day = date_window(today)
 
 
@@ -261,8 +262,7 @@ def _check(rec, ctx: _Context) -> tuple:
                          % {"value": rec.get("timestamp")})
     day = stamp.astimezone(ctx.zone).date()
     if not ctx.first_day <= day <= ctx.last_day:
-        raise ValueError(_("The date must be between %(first)s and %(last)s.")
-                         % {"first": ctx.first_day.isoformat(), "last": ctx.last_day.isoformat()})
+        raise ValueError(date_error(day, ctx.today))
     if day < sub["start_date"] or (sub["end_date"] and day >= sub["end_date"]):
         raise ValueError(_("%(day)s is outside the subscription's service dates.") % {"day": day.isoformat()})
     return (sub["id"], sub["account_id"], quantity, stamp, day, key)

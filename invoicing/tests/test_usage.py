@@ -8,19 +8,31 @@ import datetime as dt
 from datetime import date
 from decimal import Decimal
 
+import jsonschema
 import pytest
 import time_machine
+from drf_spectacular.generators import SchemaGenerator
 
 from billing_site.audit import AuditLog
 from contracts.models import ScheduleEntry
 from invoicing import services
 from invoicing.models import UsageRecord
 from invoicing.tests.factories import AccountFactory, activate
+from tests.test_api_contract import _strict
 
 pytestmark = pytest.mark.django_db
 
 UTC = dt.UTC
 NOW = dt.datetime(2025, 3, 1, 11, 0, tzinfo=UTC)  # 12:00 in Paris: the date window is 2015-03-01 .. 2026-03-02
+
+
+@pytest.fixture(scope="module")
+def result_schema(django_db_blocker):
+    """The documented 200 answer of POST /api/v1/usage/, strict (no undocumented property)."""
+    with django_db_blocker.unblock():
+        schema = _strict(SchemaGenerator().get_schema(request=None, public=True))
+    content = schema["paths"]["/api/v1/usage/"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    return {"components": schema["components"], **content}
 
 
 @pytest.fixture
@@ -37,7 +49,7 @@ def rec(sub, key, quantity="1", timestamp="2025-02-10T10:00:00Z", **extra):
             "idempotency_key": key, **extra}
 
 
-def test_every_refused_record_is_listed_with_its_index_and_reason_and_the_good_ones_are_stored(finance_api, usage):
+def test_every_refused_record_is_listed_with_its_index_and_reason_and_the_good_ones_are_stored(finance_api, usage, result_schema):
     calls, seat = usage["calls"], usage["seat"]
     with time_machine.travel(NOW, tick=False):
         # January is invoiced: its usage period is closed.
@@ -80,6 +92,7 @@ def test_every_refused_record_is_listed_with_its_index_and_reason_and_the_good_o
         response = finance_api.post("/api/v1/usage/", {"records": records}, format="json")
     assert response.status_code == 200, response.content
     body = response.json()
+    jsonschema.validate(body, result_schema)
     assert {k: body[k] for k in ("received", "imported", "duplicates", "rejected")} == {
         "received": 27, "imported": 6, "duplicates": 2, "rejected": 19}
     assert body["errors"] == [
@@ -155,9 +168,11 @@ def test_csv_upload_numbers_rows_from_the_file_line(usage):
         f"{calls.pk},100,2025-02-10T10:00:00+01:00,c1\n"
         f"{calls.pk},1.5,2025-02-10T10:00:00+01:00,c1\n"
         f"{calls.pk},x,2025-02-11T10:00:00+01:00,c2\n"
+        f"{calls.pk},1,2025-02-11T10:00:00+01:00,nul\x00key\n"
     )
     with time_machine.travel(NOW, tick=False):
         result = services.usage_ingest(records=services.usage_parse_csv(content=content), actor=None, source="csv", first_row=2)
-    assert result.as_dict() == {"received": 3, "imported": 1, "duplicates": 1, "rejected": 1,
-                                "errors": [{"row": 4, "reason": "“x” is not a quantity."}]}
+    assert result.as_dict() == {"received": 4, "imported": 1, "duplicates": 1, "rejected": 2,
+                                "errors": [{"row": 4, "reason": "“x” is not a quantity."},
+                                           {"row": 5, "reason": "The idempotency key contains a NUL character."}]}
     assert list(UsageRecord.objects.values_list("idempotency_key", "quantity", "source")) == [("c1", Decimal("100"), "csv")]
