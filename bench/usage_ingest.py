@@ -1,7 +1,7 @@
 """Benchmark: usage ingestion over HTTP, through the production server (gunicorn, 2 workers).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/recur_usage .venv/bin/python bench/usage_ingest.py \
-        --accounts 1000 --batches 20 --clients 2
+        --accounts 1000 --batches 20 --clients 2 --history 1000000
 
 Seeding is not timed: accounts with a usage-priced subscription each (one activated through the
 services, the others copied from it with COPY), a Finance user and its API token. The script then
@@ -9,6 +9,10 @@ starts `gunicorn billing_site.wsgi -w 2` (DEBUG=0, on a free local port), posts 
 10,000 records to `POST /api/v1/usage/` from client threads (`http.client`, token auth), checks that
 every record was stored once, re-sends one batch (all duplicates, nothing stored), stops gunicorn
 and prints records per second against the target. The bodies are built before the clock starts.
+
+`--history N` keeps N records of the twelve months before in the table (seeded once with COPY), so
+the unique key and the indexes are the size a feed in use meets; every run removes only the records
+of earlier runs, so each starts from the same table.
 
 `--profile DIR` samples each gunicorn worker with py-spy (if on PATH, or `--py-spy` names it) while
 the batches are posted, and prints the top of each profile.
@@ -114,6 +118,36 @@ def seed(accounts: int) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return list(Subscription.objects.filter(product__sku=PRODUCT_SKU, status="active").order_by("id").values_list("id", flat=True))[:accounts]
+
+
+def seed_history(sub_ids: list[int], records: int) -> None:
+    """Up to `records` records of the twelve months before this one, as a table in use holds."""
+    from bench._seed import copy_rows, reset_sequences
+    from billing_site import clock
+    from invoicing.models import UsageRecord
+
+    have = UsageRecord.objects.filter(source="history").count()
+    if have >= records:
+        return
+    print(f"seeding {records - have:,} earlier usage records …", flush=True)
+    month_start = clock.today().replace(day=1)
+    base = (UsageRecord.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
+    rows = []
+    for n in range(have, records):
+        sub = sub_ids[n % len(sub_ids)]
+        day = month_start - dt.timedelta(days=1 + n % 360)
+        stamp = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
+        rows.append({"id": base + n - have, "subscription_id": sub, "account_id": ACCOUNT_OF[sub], "quantity": Decimal(1 + n % 250),
+                     "occurred_at": stamp, "business_date": day, "idempotency_key": f"hist-{n}", "source": "history",
+                     "ingest_batch": f"hist{n // 10_000}"})
+        if len(rows) == 100_000:
+            copy_rows(UsageRecord, rows)
+            rows = []
+    copy_rows(UsageRecord, rows)
+    reset_sequences(UsageRecord)
+
+
+ACCOUNT_OF: dict[int, int] = {}
 
 
 def api_token() -> str:
@@ -246,6 +280,8 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=20, help="calls of 10,000 records")
     parser.add_argument("--clients", type=int, default=2, help="client threads posting at once")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--history", type=int, default=0,
+                        help="records of earlier (billed) months kept in the table, seeded once with COPY")
     parser.add_argument("--profile", metavar="DIR", help="sample the gunicorn workers with py-spy into DIR")
     parser.add_argument("--py-spy", default="py-spy", help="the py-spy executable")
     args = parser.parse_args()
@@ -262,19 +298,23 @@ def main() -> None:
         sys.exit("Run it on PostgreSQL: DATABASE_URL=postgres://…")
     call_command("migrate", verbosity=0)
     sub_ids = seed(args.accounts)
+    from contracts.models import Subscription
+
+    ACCOUNT_OF.update(Subscription.objects.filter(id__in=sub_ids).values_list("id", "account_id"))
     token = api_token()
     # Every run starts from the same table: the bench subscriptions' earlier records are removed.
-    deleted, _ = UsageRecord.objects.filter(subscription_id__in=sub_ids).delete()
+    seed_history(sub_ids, args.history)
+    deleted, _ = UsageRecord.objects.filter(subscription_id__in=sub_ids).exclude(source="history").delete()
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE invoicing_usagerecord")
-    others = UsageRecord.objects.count()
+    others = UsageRecord.objects.count()  # the history, and any other records in this database
     run = dt.datetime.now().strftime("%H%M%S")
     payloads = bodies(sub_ids, args.batches, run)
     warmup = bodies(sub_ids[:50], 1, f"{run}w")[0]
     warmup_small = [json.dumps({"records": json.loads(warmup)["records"][i * 100:(i + 1) * 100]}).encode() for i in range(8)]
     connection.close()
     print(f"{len(sub_ids):,} usage subscriptions, {args.batches} calls × {BATCH:,} records, {args.clients} client threads, "
-          f"{args.workers} gunicorn workers; {deleted:,} earlier bench records removed, {others:,} other records in the table")
+          f"{args.workers} gunicorn workers; {deleted:,} records of earlier bench runs removed, {others:,} records in the table")
     print(f"body size {len(payloads[0]) / 1e6:.2f} MB a call")
 
     server = Server(args.workers)
