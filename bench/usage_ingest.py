@@ -357,8 +357,10 @@ def main() -> None:
             summarize(path)
 
 
-def summarize(path: Path, top: int = 25) -> None:
-    """Self and total time per function from py-spy's raw (collapsed) stacks."""
+def summarize(path: Path, top: int = 20) -> None:
+    """Where a worker's time went during the requests, from py-spy's raw (collapsed) stacks: own time
+    per line, and total time per function of the project and of the database driver."""
+    apps = {p.name for p in ROOT.iterdir() if p.is_dir()} | {"psycopg", "json", "rest_framework"}
     own: dict[str, int] = {}
     total: dict[str, int] = {}
     samples = 0
@@ -368,20 +370,21 @@ def summarize(path: Path, top: int = 25) -> None:
             continue
         n = int(count)
         frames = stack.split(";")
-        if not any("usage" in f.lower() for f in frames):
+        if not any("UsageView.post" in f for f in frames):
             continue  # idle (waiting for a request) or the warm-up
         samples += n
         own[frames[-1]] = own.get(frames[-1], 0) + n
-        for f in set(frames):
-            total[f] = total.get(f, 0) + n
+        for f in {f.rsplit(":", 1)[0] + ")" for f in frames}:
+            module = f.rpartition("(")[2].split("/")[0]
+            if module in apps:
+                total[f] = total.get(f, 0) + n
     print(f"\n{path.name}: {samples} samples in requests")
-    print("  self %   function")
+    print("  own %   line")
     for name, n in sorted(own.items(), key=lambda kv: -kv[1])[:top]:
         print(f"  {100 * n / max(samples, 1):5.1f}   {name}")
-    print("  total %  function (repo code)")
-    for name, n in sorted(total.items(), key=lambda kv: -kv[1]):
-        if "/work/" in name and ".venv" not in name:
-            print(f"  {100 * n / max(samples, 1):5.1f}   {name}")
+    print("  total % function")
+    for name, n in sorted(total.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"  {100 * n / max(samples, 1):5.1f}   {name}")
 
 
 if __name__ == "__main__":
