@@ -203,13 +203,15 @@ def _parse_timestamp(value, zone) -> dt.datetime | None:
 
 
 def _quantity(raw) -> Decimal:
+    """The quantity sent, a JSON number or a string; a decimal comma is read as a point."""
+    text = raw if type(raw) is str else str(raw)
     try:
-        return Decimal(raw if type(raw) is str else str(raw)) if type(raw) is not int else Decimal(raw)
-    except (InvalidOperation, ValueError):
+        return Decimal(text)
+    except InvalidOperation:
         pass
     try:
-        return Decimal(str(raw).strip().replace(",", "."))  # a decimal comma, as spreadsheets write it
-    except (InvalidOperation, ValueError):
+        return Decimal(text.strip().replace(",", "."))
+    except InvalidOperation:
         raise ValueError(_("“%(value)s” is not a quantity.") % {"value": raw}) from None
 
 
