@@ -333,12 +333,12 @@ class InvoiceScheduleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, R
 _USAGE_RECORDS = inline_serializer(
     "UsageRecordInput",
     {
-        "subscription": serializers.IntegerField(required=False, help_text="Or account + product."),
-        "account": serializers.IntegerField(required=False),
-        "product": serializers.CharField(required=False, help_text="Product id or SKU."),
-        "quantity": DecimalValueField(max_digits=18, decimal_places=6),
-        "timestamp": serializers.DateTimeField(),
-        "idempotency_key": serializers.CharField(),
+        "subscription": serializers.IntegerField(required=False, help_text="The usage subscription's id; or account + product."),
+        "account": serializers.CharField(required=False, help_text="Account number (with product, instead of subscription)."),
+        "product": serializers.CharField(required=False, help_text="Product SKU (with account)."),
+        "quantity": DecimalValueField(max_digits=18, decimal_places=6, help_text="0 to 999,999,999, up to 6 decimals."),
+        "timestamp": serializers.DateTimeField(help_text="ISO 8601; without an offset, in the billing time zone; a date alone is noon."),
+        "idempotency_key": serializers.CharField(max_length=200, help_text="Unique per subscription: a record sent again is a duplicate."),
     },
     many=True,
 )
@@ -346,10 +346,14 @@ _USAGE_RESULT = inline_serializer(
     "UsageIngestResult",
     {
         "received": serializers.IntegerField(),
-        "imported": serializers.IntegerField(),
-        "duplicates": serializers.IntegerField(),
+        "imported": serializers.IntegerField(help_text="Records stored by this call."),
+        "duplicates": serializers.IntegerField(help_text="Records already stored, or sent twice in this call: ignored."),
         "rejected": serializers.IntegerField(),
-        "errors": serializers.ListField(child=serializers.DictField(), help_text="{row, reason} per bad record."),
+        "errors": inline_serializer(
+            "UsageRecordError",
+            {"row": serializers.IntegerField(help_text="The record's index in `records` (from 0)."), "reason": serializers.CharField()},
+            many=True, help_text="Each refused record with its index and reason, in order.",
+        ),
     },
 )
 
