@@ -3,13 +3,13 @@
 import datetime as dt
 
 from django.contrib import messages
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounting import selectors, services
+from accounting.exports import fec_response
 from accounting.forms import ChartAccountForm, EntityForm, ExportForm, ReopenForm, ReportForm
 from accounting.models import ChartAccount, FinancePeriod
 from billing_site import clock
@@ -174,13 +174,7 @@ def fec_export(request):
     form, entity, start, end = _export_params(request)
     if entity is None:
         return render(request, "accounting/exports.html", {"form": form}, status=400)
-    response = StreamingHttpResponse(
-        (line.encode("utf-8") for line in selectors.fec_lines(legal_entity=entity, start=start, end=end)),
-        content_type="text/plain; charset=utf-8",
-    )
-    name = selectors.fec_filename(legal_entity=entity, year_end=end - dt.timedelta(days=1))
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return fec_response(legal_entity=entity, start=start, end=end)
 
 
 @role_required(READ)
