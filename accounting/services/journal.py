@@ -331,8 +331,19 @@ def _pending(model, kind: str, field: str):
     return ~Exists(JournalEntry.objects.filter(kind=kind, **{field: OuterRef("pk")}))
 
 
-def _run_chunks(ledger_for, fetch, journal) -> int:
-    """Journal `fetch()` chunk by chunk, each in its own transaction; a lost race retries once."""
+def _still_pending(model, kind: str, field: str, items: list) -> list:
+    """The items no other processor journaled meanwhile (read after taking the entity's lock)."""
+    ids = set(model.objects.filter(pk__in=[i.pk for i in items]).filter(_pending(model, kind, field)).values_list("pk", flat=True))
+    return [i for i in items if i.pk in ids]
+
+
+def _run_chunks(ledger_for, fetch, journal, *, model, kind: str, field: str) -> int:
+    """Journal `fetch()` chunk by chunk, each in its own transaction.
+
+    Two processors may fetch the same chunk; the second waits for the entity's lock, then keeps only
+    what the first did not journal (under READ COMMITTED it sees the first one's commit), so neither
+    loses a race. The UNIQUE constraints stay the backstop: a chunk that still collides rolls back
+    whole and is fetched again."""
     done = 0
     lost = 0
     while True:
@@ -348,10 +359,11 @@ def _run_chunks(ledger_for, fetch, journal) -> int:
             try:
                 with transaction.atomic():
                     _lock_books(ledger.entity)
-                    done += journal(ledger, items)
+                    items = _still_pending(model, kind, field, items)
+                    if items:
+                        done += journal(ledger, items)
             except IntegrityError:
-                # Another processor journaled some of these first; the next fetch skips them. A
-                # chunk failing again and again is a bug, not a race: say so.
+                # A chunk failing again and again is a bug, not a race: say so.
                 lost += 1
                 if lost > 3:
                     raise
@@ -423,12 +435,16 @@ def books_process(*, legal_entity: LegalEntity | None = None, today: dt.date | N
         return fetch
 
     result = {
-        "invoices": _run_chunks(ledger_for, invoices, lambda ledger, items: _journal_invoices(ledger, items, overrides)),
-        "credit_notes": _run_chunks(ledger_for, notes, lambda ledger, items: _journal_credit_notes(ledger, items, overrides)),
+        "invoices": _run_chunks(ledger_for, invoices, lambda ledger, items: _journal_invoices(ledger, items, overrides),
+                                model=Invoice, kind=JournalEntry.Kind.INVOICE, field="invoice"),
+        "credit_notes": _run_chunks(ledger_for, notes, lambda ledger, items: _journal_credit_notes(ledger, items, overrides),
+                                    model=CreditNote, kind=JournalEntry.Kind.CREDIT_NOTE, field="credit_note"),
         "payments": _run_chunks(ledger_for, cash(Payment, JournalEntry.Kind.PAYMENT, "received_date"),
-                                lambda ledger, items: _cash_entries(ledger, items, kind=JournalEntry.Kind.PAYMENT)),
+                                lambda ledger, items: _cash_entries(ledger, items, kind=JournalEntry.Kind.PAYMENT),
+                                model=Payment, kind=JournalEntry.Kind.PAYMENT, field="payment"),
         "refunds": _run_chunks(ledger_for, cash(Refund, JournalEntry.Kind.REFUND, "refund_date"),
-                               lambda ledger, items: _cash_entries(ledger, items, kind=JournalEntry.Kind.REFUND)),
+                               lambda ledger, items: _cash_entries(ledger, items, kind=JournalEntry.Kind.REFUND),
+                               model=Refund, kind=JournalEntry.Kind.REFUND, field="refund"),
     }
     return result
 
