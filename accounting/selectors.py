@@ -424,3 +424,26 @@ def entries_count_by_period(*, legal_entity: LegalEntity) -> dict[int, int]:
         r["period_id"]: r["n"]
         for r in JournalEntry.objects.filter(legal_entity=legal_entity).values("period_id").annotate(n=Count("id")).order_by()
     }
+
+
+def journal_entries(*, period: FinancePeriod):
+    """A period's entries, newest first, with what reversed them."""
+    return (
+        JournalEntry.objects.filter(period=period).select_related("reversed_by", "reverses")
+        .annotate(total=Sum("lines__debit")).order_by("-entry_date", "-id")
+    )
+
+
+def reversal_preview(*, entry: JournalEntry, today: dt.date) -> dict:
+    """What reversing `entry` would post: the mirror lines, in the open period holding `today` (or
+    the first open one after it, created if need be). Nothing is written."""
+    lines = [
+        {"code": line.ledger_account.code, "name": line.ledger_account.name, "customer": line.customer,
+         "debit": line.credit, "credit": line.debit}
+        for line in entry.lines.select_related("ledger_account", "customer").order_by("id")
+    ]
+    period = (
+        FinancePeriod.objects.filter(legal_entity=entry.legal_entity_id, end_date__gt=today, status=FinancePeriod.Status.OPEN)
+        .order_by("start_date").first()
+    )
+    return {"lines": lines, "period": period, "entry_date": max(today, period.start_date) if period else today}

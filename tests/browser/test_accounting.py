@@ -50,3 +50,28 @@ def test_revenue_report_shows_the_roll_forward_and_waterfall(page):
     assert page.locator("#recognized svg").count() == 1
     assert page.locator("#waterfall tbody tr").count() == 12
     shot(page, "books-revenue-report")
+
+
+def test_reverse_a_journal_entry_with_a_reason(page):
+    from accounting.models import JournalEntry
+
+    make_user("b-rev-entry", Role.FINANCE)
+    _year_billed()
+    entry = JournalEntry.objects.get(kind=JournalEntry.Kind.INVOICE)
+    login(page, "b-rev-entry", "pw-b-rev-entry")
+    page.click("nav.stages >> text=Books")
+    page.wait_for_selector("#periods")
+    page.click(f"#period-{entry.period.name} td.num a")
+    page.wait_for_selector("#journal")
+    page.click(f"#entry-{entry.pk} a")
+    page.wait_for_selector("#reverse-preview")
+    assert "365.00" in page.text_content("#reverse-lines")
+    page.fill("#id_reason", "Billed to the wrong customer")
+    shot(page, "books-reverse-preview")
+    page.click("#confirm-reverse")
+    page.wait_for_selector(".messages")
+    mirror = JournalEntry.objects.get(reverses=entry)
+    assert f"Entry {entry.pk} is reversed by entry {mirror.pk}" in page.text_content(".messages")
+    assert mirror.label == "Billed to the wrong customer"
+    assert page.locator("#reverse-preview").count() == 0
+    shot(page, "books-reversal-posted")
