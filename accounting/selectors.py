@@ -409,8 +409,21 @@ def account_revenue(*, account) -> dict:
 
 
 def account_panel(*, account, user) -> dict:
-    """The revenue-to-date panel shown above the account page's tabs."""
+    """The revenue-to-date panel shown above the account page's tabs (registered in AccountingConfig.ready)."""
     return {"template": "accounting/revenue_panel.html", **account_revenue(account=account)}
+
+
+def account_timeline_figures(*, account, today: dt.date) -> list[dict]:
+    """Revenue to date on the account timeline, in the account's currency: recognized in the books and
+    still deferred (registered in AccountingConfig.ready)."""
+    from django.utils.translation import gettext as _
+
+    row = next((r for r in account_revenue(account=account)["revenue"] if r["currency"] == account.currency), None)
+    recognized, deferred = (row["recognized"], row["deferred"]) if row else (ZERO, ZERO)
+    return [
+        {"key": "revenue-recognized", "label": _("Revenue recognized"), "amount": recognized, "currency": account.currency},
+        {"key": "revenue-deferred", "label": _("Revenue deferred"), "amount": deferred, "currency": account.currency},
+    ]
 
 
 def periods_for(*, legal_entity: LegalEntity):

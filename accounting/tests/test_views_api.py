@@ -222,3 +222,17 @@ def test_reversal_page_is_refused_to_sales(sales_client, books):
     assert sales_client.get(reverse("accounting:entry", args=[entry.pk])).status_code == 403
     assert sales_client.post(reverse("accounting:entry", args=[entry.pk]), {"reason": "x"}).status_code == 403
     assert not JournalEntry.objects.filter(reverses=entry).exists()
+
+
+def test_account_timeline_shows_revenue_to_date_through_the_kernel_registry(sales_client, books):
+    from accounting.selectors import account_panel, account_timeline_figures
+    from billing_site import extensions
+    from payments.selectors.credit import account_panel as credit_panel
+
+    assert extensions.ACCOUNT_PANELS.index(credit_panel) < extensions.ACCOUNT_PANELS.index(account_panel)
+    assert account_timeline_figures in extensions.TIMELINE_FIGURES
+    page = sales_client.get(reverse("payments:timeline", args=[books[0].pk])).content.decode()
+    assert re.search(r'id="fig-revenue-recognized">€31.00<', page)
+    assert re.search(r'id="fig-revenue-deferred">€334.00<', page)
+    detail = sales_client.get(reverse("customers:detail", args=[books[0].pk])).content.decode()
+    assert detail.index('id="credit-panel"') < detail.index('id="revenue-panel"')

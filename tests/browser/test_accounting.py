@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from accounting.models import FinancePeriod
-from accounting.services import books_process
+from accounting.services import books_process, period_close
 from accounting.tests.factories import AccountFactory, posted_invoice
 from billing_site.roles import Role
 from conftest import make_user
@@ -75,3 +75,22 @@ def test_reverse_a_journal_entry_with_a_reason(page):
     assert mirror.label == "Billed to the wrong customer"
     assert page.locator("#reverse-preview").count() == 0
     shot(page, "books-reversal-posted")
+
+
+def test_account_page_and_timeline_show_revenue_to_date(page):
+    from customers.models import Account
+
+    make_user("b-rev-todate", Role.SALES)
+    _year_billed()
+    period_close(period=FinancePeriod.objects.get(name="2025-01"), actor=None, today=dt.date(2025, 2, 1))
+    account = Account.objects.get(name="Boulangeries Martin")
+    login(page, "b-rev-todate", "pw-b-rev-todate")
+    page.goto(page.base_url + f"/accounts/{account.pk}/")
+    page.wait_for_selector("#revenue-panel")
+    panel = page.text_content("#revenue-panel")
+    assert "€365.00" in panel and "€31.00" in panel and "€334.00" in panel
+    page.goto(page.base_url + f"/payments/accounts/{account.pk}/timeline/")
+    page.wait_for_selector("#timeline-figures")
+    assert page.text_content("#fig-revenue-recognized").strip() == "€31.00"
+    assert page.text_content("#fig-revenue-deferred").strip() == "€334.00"
+    shot(page, "books-timeline-revenue")
