@@ -18,7 +18,7 @@ from billing_site import clock
 log = logging.getLogger(__name__)
 
 # The events that give the books something to journal.
-BOOKS_EVENTS = ("invoice.posted", "credit_note.posted", "payment.received", "payment.refunded")
+BOOKS_EVENTS = ("order.activated", "invoice.posted", "credit_note.posted", "payment.received", "payment.refunded")
 # A pass runs this many seconds after the commit that asked for it; commits in between ride on it.
 PASS_DELAY_SECONDS = 2.0
 
