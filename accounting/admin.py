@@ -3,7 +3,15 @@ and schedules are read-only (they are never edited, only reversed)."""
 
 from django.contrib import admin
 
-from accounting.models import Books, ChartAccount, FinancePeriod, JournalEntry, JournalLine, RecognitionTiming, RevenueLine
+from accounting.models import (
+    Books,
+    ChartAccount,
+    FinancePeriod,
+    JournalEntry,
+    JournalLine,
+    RecognitionTiming,
+    RevenueLine,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -390,7 +390,12 @@ def _schedule_activations(ledger: Ledger, subs: list[Subscription], overrides: d
 
 
 def _activation_pending():
-    return ~Exists(RevenueLine.objects.filter(order_product=OuterRef("origin"), invoice_line__isnull=True, credit_note_line__isnull=True))
+    """Subscriptions with no activation schedule yet, and none of whose invoices has a schedule of its
+    own (a product switched to activation after its first invoice keeps its per-invoice schedules, so
+    nothing is recognized twice)."""
+    return ~Exists(
+        RevenueLine.objects.filter(order_product=OuterRef("origin"), invoice_line__isnull=True, credit_note_line__isnull=True)
+    ) & ~Exists(RevenueLine.objects.filter(invoice_line__subscription=OuterRef("pk")))
 
 
 # ---------------------------------------------------------------------------------- cash movements

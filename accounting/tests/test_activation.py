@@ -134,3 +134,13 @@ def test_without_the_setting_the_schedule_waits_for_the_invoice(ordered):
         ("411", D("36.50"), D("0")), ("44571", D("0"), D("6.08")), ("487", D("0"), D("30.42"))]
     assert RevenueLine.objects.get(invoice_line=line).amount == D("30.42")
 
+
+
+def test_a_subscription_invoiced_before_the_setting_keeps_its_invoice_schedules(ordered):
+    entity, op, sub = ordered
+    RecognitionTiming.objects.filter(product=sub.product).update(schedule_on=RecognitionTiming.ScheduleOn.INVOICE_POSTING)
+    invoice(entity, sub, day=JAN1, start=JAN1, end=dt.date(2025, 2, 1), net="30.42")
+    books_process(today=JAN1)
+    RecognitionTiming.objects.filter(product=sub.product).update(schedule_on=RecognitionTiming.ScheduleOn.ORDER_ACTIVATION)
+    assert books_process(today=JAN1)["schedules"] == 0
+    assert RevenueLine.objects.aggregate(s=Sum("amount"))["s"] == D("30.42")

@@ -68,3 +68,13 @@ def test_fast_and_portable_paths_write_the_same_bytes():
     assert {line.split("\t")[5] for line in lines if "\t706\t" in line} == {"Prestations de services"}
     whole = b"".join(fec_chunks(legal_entity=entity, start=start, end=end))
     assert whole == FEC_HEADER + fast
+
+
+def test_a_download_stopped_halfway_leaves_the_connection_usable():
+    posted_invoice(AccountFactory(), [("365.00", JAN1, dt.date(2026, 1, 1), None)], invoice_date=JAN1)
+    books_process(today=JAN1)
+    chunks = fec_chunks(legal_entity=legal_entity(), start=JAN1, end=dt.date(2026, 1, 1))
+    assert next(chunks) == FEC_HEADER
+    assert next(chunks).startswith(b"VE\tVentes\t1\t20250101\t411\t")
+    chunks.close()  # the client went away: the COPY is cancelled and its transaction rolled back
+    assert JournalEntry.objects.count() == 1
