@@ -1,4 +1,4 @@
-"""The FEC's fast path (PostgreSQL writes the lines, COPY streams them) prints the same bytes as the
+"""The FEC's fast path (PostgreSQL writes the lines, a server-side cursor streams them) prints the same bytes as the
 portable path (Python formats them), on the same data, awkward data included."""
 
 import datetime as dt
@@ -21,7 +21,7 @@ JAN1 = dt.date(2025, 1, 1)
 @pytest.fixture(autouse=True)
 def _postgres_only():
     if connection.vendor != "postgresql":
-        pytest.skip("the COPY path is PostgreSQL's")
+        pytest.skip("the fast path is PostgreSQL's")
 
 
 def _entry(entity, *, day, currency, lines, label="Manual", piece="OD-1"):
@@ -76,5 +76,5 @@ def test_a_download_stopped_halfway_leaves_the_connection_usable():
     chunks = fec_chunks(legal_entity=legal_entity(), start=JAN1, end=dt.date(2026, 1, 1))
     assert next(chunks) == FEC_HEADER
     assert next(chunks).startswith(b"VE\tVentes\t1\t20250101\t411\t")
-    chunks.close()  # the client went away: the COPY is cancelled and its transaction rolled back
+    chunks.close()  # the client went away: the cursor is closed and its transaction rolled back
     assert JournalEntry.objects.count() == 1
