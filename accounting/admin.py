@@ -3,7 +3,15 @@ and schedules are read-only (they are never edited, only reversed)."""
 
 from django.contrib import admin
 
-from accounting.models import Books, ChartAccount, FinancePeriod, JournalEntry, JournalLine, RevenueLine
+from accounting.models import (
+    Books,
+    ChartAccount,
+    FinancePeriod,
+    JournalEntry,
+    JournalLine,
+    RecognitionTiming,
+    RevenueLine,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -72,3 +80,13 @@ class RevenueLineAdmin(ReadOnlyAdmin):
     list_display = ["line_key", "kind", "customer", "rule", "period_start", "amount", "currency", "recognized_period"]
     list_filter = ["legal_entity", "rule", "kind"]
     raw_id_fields = ["customer", "product", "invoice_line", "credit_note_line", "recognized_entry", "recognized_period"]
+
+
+@admin.register(RecognitionTiming)
+class RecognitionTimingAdmin(admin.ModelAdmin):
+    """Admins choose, per product, whether its revenue schedule is created at order activation.
+    The choice applies to orders activated after it (schedules already written stay as they are)."""
+
+    list_display = ["product", "schedule_on"]
+    list_filter = ["schedule_on"]
+    autocomplete_fields = ["product"]

@@ -11,7 +11,6 @@
 
 import datetime as dt
 
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -21,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounting import selectors, services
+from accounting.exports import fec_response
 from accounting.models import ChartAccount, FinancePeriod, JournalEntry, JournalLine, RevenueLine
 from billing_site import clock
 from billing_site.api import RecurViewSet
@@ -188,13 +188,7 @@ class FecView(APIView):
     @extend_schema(parameters=EXPORT_PARAMS, responses={(200, "text/plain"): OpenApiTypes.STR})
     def get(self, request):
         entity, start, end = _export_args(request)
-        response = StreamingHttpResponse(
-            (line.encode("utf-8") for line in selectors.fec_lines(legal_entity=entity, start=start, end=end)),
-            content_type="text/plain; charset=utf-8",
-        )
-        name = selectors.fec_filename(legal_entity=entity, year_end=end - dt.timedelta(days=1))
-        response["Content-Disposition"] = f'attachment; filename="{name}"'
-        return response
+        return fec_response(legal_entity=entity, start=start, end=end)
 
 
 class JournalCsvView(APIView):

@@ -1,7 +1,7 @@
 """Scheduled jobs of the accounting stage (merged into CELERY_BEAT_SCHEDULE; no Django imports here).
 
-Invoicing and payments do not import accounting, so nothing is enqueued on posting: this job picks
-up what was posted since its last pass."""
+Posting enqueues a books pass within seconds (accounting/tasks.py listens to the outbox); this job is
+the safety net for what a lost enqueue or a killed worker left behind."""
 
 SCHEDULE = {
     "accounting-books-process": {"task": "accounting.tasks.books_process", "schedule": 600.0},

@@ -42,3 +42,14 @@ class ChartAccountForm(forms.ModelForm):
 
 class ReopenForm(forms.Form):
     reason = forms.CharField(label=_("Why reopen it?"), max_length=300)
+
+
+class ReverseForm(forms.Form):
+    reason = forms.CharField(label=_("Why reverse it?"), max_length=200,
+                             help_text=_("Becomes the reversing entry's label and is kept in the audit log."))
+
+    def clean_reason(self):
+        reason = " ".join(self.cleaned_data["reason"].split())
+        if not reason:
+            raise forms.ValidationError(_("Give the reason for the reversal."))
+        return reason

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from catalog.models import LegalEntity, Product
+from contracts.models import OrderProduct
 from customers.models import Account
 from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine
 from payments.models import Payment, Refund
@@ -33,6 +34,29 @@ class AccountRole(models.TextChoices):
     DEFERRED_REVENUE = "deferred_revenue", _("Deferred revenue")
     VAT_COLLECTED = "vat_collected", _("VAT collected")
     BANK = "bank", _("Bank")
+    # Lines scheduled at order activation: recognition debits it, billing credits it. A debit balance
+    # is revenue earned but not yet invoiced, a credit balance revenue invoiced ahead of its schedule.
+    UNBILLED = "unbilled", _("Unbilled revenue (contract balance)")
+
+
+class RecognitionTiming(models.Model):
+    """When a product's revenue schedule is created: on invoice posting (the default, when no row
+    exists) or at order activation, from the contracted amount over the ordered term."""
+
+    class ScheduleOn(models.TextChoices):
+        INVOICE_POSTING = "invoice_posting", _("Invoice posting")
+        ORDER_ACTIVATION = "order_activation", _("Order activation")
+
+    product = models.OneToOneField(Product, verbose_name=_("product"), on_delete=models.CASCADE, related_name="+")
+    schedule_on = models.CharField(_("schedule created on"), max_length=20, choices=ScheduleOn.choices,
+                                   default=ScheduleOn.INVOICE_POSTING)
+
+    class Meta:
+        verbose_name = _("recognition timing")
+        verbose_name_plural = _("recognition timings")
+
+    def __str__(self) -> str:
+        return f"{self.product} · {self.get_schedule_on_display()}"
 
 
 class Books(models.Model):
@@ -201,6 +225,11 @@ class RevenueLine(models.Model):
     invoice_line = models.ForeignKey(InvoiceLine, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     credit_note_line = models.ForeignKey(
         CreditNoteLine, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    # Set on the rows of a line scheduled at order activation (and on the invoice true-up and credit
+    # rows that adjust that schedule): their recognition goes through the unbilled-revenue account.
+    order_product = models.ForeignKey(
+        OrderProduct, verbose_name=_("order product"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     line_key = models.CharField(max_length=30)
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.SCHEDULE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterator
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection, transaction
 from django.db.models import Q, Sum
@@ -28,14 +28,26 @@ JOURNAL_CSV_COLUMNS = [
 JOURNAL_NAMES = {"VE": "Ventes", "BQ": "Banque", "OD": "Opérations diverses"}
 
 
+CENT = Decimal("0.01")
+
+
 def _fec_amount(value: Decimal) -> str:
-    # The FEC wants a comma as the decimal separator and no thousands separator.
-    return f"{value:.2f}".replace(".", ",")
+    # The FEC wants a comma as the decimal separator and no thousands separator; half-up to the
+    # cent, as PostgreSQL's round() does, so both paths print the same digits.
+    return f"{value.quantize(CENT, rounding=ROUND_HALF_UP):.2f}".replace(".", ",")
 
 
 def _fec_text(value: str) -> str:
-    # Tabs and line breaks would break the layout.
+    # Tabs and line breaks would break the layout: every run of whitespace becomes one space.
     return " ".join(str(value or "").split())
+
+
+# The characters Python's str.split() treats as whitespace, as a PostgreSQL regular expression
+# class, so the database cleans text exactly as `_fec_text` does.
+_WHITESPACE_CLASS = "[" + "".join(
+    f"\\u{c:04x}" for c in (*range(0x09, 0x0E), *range(0x1C, 0x21), 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029,
+                             0x202F, 0x205F, 0x3000)
+) + "]+"
 
 
 def fec_filename(*, legal_entity: LegalEntity, year_end: dt.date) -> str:
@@ -45,17 +57,40 @@ def fec_filename(*, legal_entity: LegalEntity, year_end: dt.date) -> str:
     return f"{siren}FEC{year_end:%Y%m%d}.txt"
 
 
-def fec_lines(*, legal_entity: LegalEntity, start: dt.date, end: dt.date) -> Iterator[str]:
-    """The FEC of `[start, end)`, one tab-separated text line at a time (header first), in entry order.
+FEC_HEADER = ("\t".join(FEC_COLUMNS) + "\r\n").encode("utf-8")
+_CHUNK_BYTES = 256 * 1024  # the portable path's chunks
 
-    EcritureNum is a continuous sequence over the file (entries in date order), as the layout asks.
-    Amounts are in the entry's currency; when it is not the entity's, Montantdevise/Idevise say so.
-    On PostgreSQL the database formats each line and a server-side cursor streams them (a million
-    lines at flat memory); elsewhere Python formats the same columns."""
-    yield "\t".join(FEC_COLUMNS) + "\r\n"
+
+def fec_chunks(*, legal_entity: LegalEntity, start: dt.date, end: dt.date) -> Iterator[bytes]:
+    """The FEC of `[start, end)` as UTF-8 bytes in chunks, header first, lines in entry order.
+
+    One line per journal line, 18 tab-separated columns, CRLF. EcritureNum is a continuous sequence
+    over the file (entries in date order), as the layout asks. Amounts are in the entry's currency;
+    when it is not the entity's, Montantdevise/Idevise say so. On PostgreSQL the database writes the
+    lines already formatted and a server-side cursor streams them (a million lines at flat memory);
+    elsewhere Python formats the same bytes (`fec_lines_portable`)."""
+    yield FEC_HEADER
     if connection.vendor == "postgresql":
-        yield from _fec_lines_postgresql(legal_entity=legal_entity, start=start, end=end)
-        return
+        yield from fec_chunks_postgresql(legal_entity=legal_entity, start=start, end=end)
+    else:
+        yield from _batched_bytes(fec_lines_portable(legal_entity=legal_entity, start=start, end=end))
+
+
+def _batched_bytes(lines: Iterator[str]) -> Iterator[bytes]:
+    batch: list[str] = []
+    size = 0
+    for line in lines:
+        batch.append(line)
+        size += len(line)
+        if size >= _CHUNK_BYTES:
+            yield "".join(batch).encode("utf-8")
+            batch, size = [], 0
+    if batch:
+        yield "".join(batch).encode("utf-8")
+
+
+def fec_lines_portable(*, legal_entity: LegalEntity, start: dt.date, end: dt.date) -> Iterator[str]:
+    """The FEC's lines (no header) formatted in Python, for any database."""
     chart = {a.pk: (a.code, _fec_text(a.name)) for a in ChartAccount.objects.filter(legal_entity=legal_entity)}
     home = legal_entity.currency
     rows = (
@@ -68,7 +103,6 @@ def fec_lines(*, legal_entity: LegalEntity, start: dt.date, end: dt.date) -> Ite
     )
     number = 0
     last_entry = None
-    cent = Decimal("0.01")
     for entry_id, journal, day, account_id, aux, aux_name, piece, piece_date, label, debit, credit, created, currency in rows.iterator(
         chunk_size=10000
     ):
@@ -76,63 +110,77 @@ def fec_lines(*, legal_entity: LegalEntity, start: dt.date, end: dt.date) -> Ite
             number += 1
             last_entry = entry_id
         code, name = chart[account_id]
-        debit, credit = debit.quantize(cent), credit.quantize(cent)
         foreign = currency != home
         yield "\t".join((
-            journal, JOURNAL_NAMES.get(journal, journal), str(number), day.strftime("%Y%m%d"), code, name, aux or "",
+            journal, JOURNAL_NAMES.get(journal, journal), str(number), day.strftime("%Y%m%d"), code, name, _fec_text(aux),
             _fec_text(aux_name), _fec_text(piece), (piece_date or day).strftime("%Y%m%d"), _fec_text(label),
-            _fec_amount(debit), _fec_amount(credit), "", "", created.strftime("%Y%m%d"),
+            _fec_amount(debit), _fec_amount(credit), "", "", created.astimezone(dt.UTC).strftime("%Y%m%d"),
             _fec_amount(debit - credit) if foreign else "", currency if foreign else "",
         )) + "\r\n"
 
 
-# The same columns as the Python path, formatted by PostgreSQL: dates YYYYMMDD, amounts with a
-# decimal comma rounded half-up to the cent, EcritureNum a dense rank over (date, entry). Labels,
-# document references and account names are written without tabs or line breaks (the services
-# clean them), so only the customer's name, typed elsewhere, is cleaned here.
+# The same bytes as `fec_lines_portable`, written by PostgreSQL. What belongs to an entry (journal,
+# dates, document, validation date) is formatted once per entry, what belongs to an account or a
+# customer once per account or customer (hash joins; OFFSET 0 keeps the planner from pulling that
+# formatting up to every line), and per line only the amounts. Free text typed elsewhere (account
+# and customer names and numbers, document references) goes through the same whitespace cleaning as
+# `_fec_text`; line labels are cleaned when they are written (`services.journal._write`, the only
+# writer: lines are never updated). EcritureNum is a dense rank over (date, entry), computed on the
+# sort the file's order needs anyway. Each row is one finished line, CRLF included.
 _FEC_SQL = """
-SELECT concat_ws(E'\t',
-    e.journal,
-    CASE e.journal WHEN 'VE' THEN 'Ventes' WHEN 'BQ' THEN 'Banque' WHEN 'OD' THEN 'Opérations diverses' ELSE e.journal END,
-    dense_rank() OVER (ORDER BY e.entry_date, e.id),
-    to_char(e.entry_date, 'YYYYMMDD'),
-    a.code,
-    a.name,
-    coalesce(c.number, ''),
-    coalesce(translate(c.name, E'\\t\\r\\n', '   '), ''),
-    regexp_replace(e.piece_ref, '\\s+', ' ', 'g'),
-    to_char(coalesce(e.piece_date, e.entry_date), 'YYYYMMDD'),
-    l.label,
-    replace(round(l.debit, 2)::text, '.', ','),
-    replace(round(l.credit, 2)::text, '.', ','),
-    '', '',
-    to_char(e.created_at AT TIME ZONE 'UTC', 'YYYYMMDD'),
-    CASE WHEN e.currency <> %(home)s THEN replace(round(l.debit - l.credit, 2)::text, '.', ',') ELSE '' END,
-    CASE WHEN e.currency <> %(home)s THEN e.currency ELSE '' END
-) || E'\r\n'
-FROM accounting_journalline l
-JOIN accounting_journalentry e ON e.id = l.entry_id
-JOIN accounting_chartaccount a ON a.id = l.ledger_account_id
-LEFT JOIN customers_account c ON c.id = l.customer_id
-WHERE l.legal_entity_id = %(entity)s AND e.entry_date >= %(start)s AND e.entry_date < %(end)s
+SELECT concat(
+    e.head, dense_rank() OVER (ORDER BY e.entry_date, e.id), e.day, a.txt, coalesce(c.txt, E'\t\t'), e.piece,
+    l.label, E'\t',
+    replace(round(l.debit, 2)::text, '.', ','), E'\t', replace(round(l.credit, 2)::text, '.', ','), e.tail,
+    CASE WHEN e.is_foreign THEN replace(round(l.debit - l.credit, 2)::text, '.', ',') END, e.idevise, E'\r\n')
+FROM (
+    SELECT id, entry_date,
+        concat(journal, E'\t', CASE journal WHEN 'VE' THEN 'Ventes' WHEN 'BQ' THEN 'Banque'
+                                             WHEN 'OD' THEN 'Opérations diverses' ELSE journal END, E'\t') AS head,
+        concat(E'\t', to_char(entry_date, 'YYYYMMDD'), E'\t') AS day,
+        concat(btrim(regexp_replace(piece_ref, %(ws)s, ' ', 'g'), ' '), E'\t',
+               to_char(coalesce(piece_date, entry_date), 'YYYYMMDD'), E'\t') AS piece,
+        concat(E'\t\t\t', to_char(created_at AT TIME ZONE 'UTC', 'YYYYMMDD'), E'\t') AS tail,
+        currency <> %(home)s AS is_foreign,
+        CASE WHEN currency <> %(home)s THEN E'\t' || currency ELSE E'\t' END AS idevise
+    FROM accounting_journalentry
+    WHERE legal_entity_id = %(entity)s AND entry_date >= %(start)s AND entry_date < %(end)s
+    OFFSET 0
+) e
+JOIN accounting_journalline l ON l.entry_id = e.id
+JOIN (
+    SELECT id, concat(code, E'\t', btrim(regexp_replace(name, %(ws)s, ' ', 'g'), ' '), E'\t') AS txt
+    FROM accounting_chartaccount
+    OFFSET 0
+) a ON a.id = l.ledger_account_id
+LEFT JOIN (
+    SELECT id, concat(btrim(regexp_replace(number, %(ws)s, ' ', 'g'), ' '), E'\t',
+                      btrim(regexp_replace(name, %(ws)s, ' ', 'g'), ' '), E'\t') AS txt
+    FROM customers_account
+    OFFSET 0
+) c ON c.id = l.customer_id
+WHERE l.legal_entity_id = %(entity)s
 ORDER BY e.entry_date, e.id, l.id
 """
+_FETCH_ROWS = 20000
 
 
-def _fec_lines_postgresql(*, legal_entity: LegalEntity, start: dt.date, end: dt.date) -> Iterator[str]:
+def fec_chunks_postgresql(*, legal_entity: LegalEntity, start: dt.date, end: dt.date) -> Iterator[bytes]:
+    """The FEC's lines (no header) as PostgreSQL writes them, one chunk per 20,000 lines.
+
+    A server-side cursor hands over finished lines, 20,000 at a time, joined and encoded at once: no
+    per-line work in Python (cheaper for the client than COPY, which psycopg reads row by row)."""
+    params = {"home": legal_entity.currency, "entity": legal_entity.pk, "start": start, "end": end, "ws": _WHITESPACE_CLASS}
     connection.ensure_connection()
-    params = {"home": legal_entity.currency, "entity": legal_entity.pk, "start": start, "end": end}
     with transaction.atomic(), connection.connection.cursor(name=f"fec_{legal_entity.pk}") as cursor:
-        # The year's lines are sorted once; enough memory keeps that sort off the disk.
+        # The year's lines are sorted once; enough memory keeps that sort off the disk. The cursor is
+        # read to its end, so plan for all rows rather than the first ones.
         connection.connection.execute("SET LOCAL work_mem = '256MB'")
-        cursor.itersize = 20000
+        connection.connection.execute("SET LOCAL cursor_tuple_fraction = 1.0")
+        cursor.itersize = _FETCH_ROWS
         cursor.execute(_FEC_SQL, params)
-        while True:
-            batch = cursor.fetchmany(20000)
-            if not batch:
-                return
-            for (line,) in batch:
-                yield line
+        while batch := cursor.fetchmany(_FETCH_ROWS):
+            yield "".join([row[0] for row in batch]).encode("utf-8")
 
 
 def journal_rows(*, legal_entity: LegalEntity, start: dt.date, end: dt.date) -> Iterator[list]:
@@ -355,8 +403,21 @@ def account_revenue(*, account) -> dict:
 
 
 def account_panel(*, account, user) -> dict:
-    """The revenue-to-date panel shown above the account page's tabs."""
+    """The revenue-to-date panel shown above the account page's tabs (registered in AccountingConfig.ready)."""
     return {"template": "accounting/revenue_panel.html", **account_revenue(account=account)}
+
+
+def account_timeline_figures(*, account, today: dt.date) -> list[dict]:
+    """Revenue to date on the account timeline, in the account's currency: recognized in the books and
+    still deferred (registered in AccountingConfig.ready)."""
+    from django.utils.translation import gettext as _
+
+    row = next((r for r in account_revenue(account=account)["revenue"] if r["currency"] == account.currency), None)
+    recognized, deferred = (row["recognized"], row["deferred"]) if row else (ZERO, ZERO)
+    return [
+        {"key": "revenue-recognized", "label": _("Revenue recognized"), "amount": recognized, "currency": account.currency},
+        {"key": "revenue-deferred", "label": _("Revenue deferred"), "amount": deferred, "currency": account.currency},
+    ]
 
 
 def periods_for(*, legal_entity: LegalEntity):
@@ -370,3 +431,26 @@ def entries_count_by_period(*, legal_entity: LegalEntity) -> dict[int, int]:
         r["period_id"]: r["n"]
         for r in JournalEntry.objects.filter(legal_entity=legal_entity).values("period_id").annotate(n=Count("id")).order_by()
     }
+
+
+def journal_entries(*, period: FinancePeriod):
+    """A period's entries, newest first, with what reversed them."""
+    return (
+        JournalEntry.objects.filter(period=period).select_related("reversed_by", "reverses")
+        .annotate(total=Sum("lines__debit")).order_by("-entry_date", "-id")
+    )
+
+
+def reversal_preview(*, entry: JournalEntry, today: dt.date) -> dict:
+    """What reversing `entry` would post: the mirror lines, in the open period holding `today` (or
+    the first open one after it, created if need be). Nothing is written."""
+    lines = [
+        {"code": line.ledger_account.code, "name": line.ledger_account.name, "customer": line.customer,
+         "debit": line.credit, "credit": line.debit}
+        for line in entry.lines.select_related("ledger_account", "customer").order_by("id")
+    ]
+    period = (
+        FinancePeriod.objects.filter(legal_entity=entry.legal_entity_id, end_date__gt=today, status=FinancePeriod.Status.OPEN)
+        .order_by("start_date").first()
+    )
+    return {"lines": lines, "period": period, "entry_date": max(today, period.start_date) if period else today}

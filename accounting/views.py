@@ -3,20 +3,21 @@
 import datetime as dt
 
 from django.contrib import messages
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounting import selectors, services
-from accounting.forms import ChartAccountForm, EntityForm, ExportForm, ReopenForm, ReportForm
-from accounting.models import ChartAccount, FinancePeriod
+from accounting.exports import fec_response
+from accounting.forms import ChartAccountForm, EntityForm, ExportForm, ReopenForm, ReportForm, ReverseForm
+from accounting.models import ChartAccount, FinancePeriod, JournalEntry
 from billing_site import clock
 from billing_site.csv_export import csv_response
 from billing_site.errors import DomainError
 from billing_site.money import format_money, format_number
 from billing_site.pages import refusal_as_message
+from billing_site.pagination import page_of
 from billing_site.roles import FINANCE_ADMIN, Role, role_required
 from catalog.models import LegalEntity
 from payments.charts import bar_chart
@@ -171,13 +172,7 @@ def fec_export(request):
     form, entity, start, end = _export_params(request)
     if entity is None:
         return render(request, "accounting/exports.html", {"form": form}, status=400)
-    response = StreamingHttpResponse(
-        (line.encode("utf-8") for line in selectors.fec_lines(legal_entity=entity, start=start, end=end)),
-        content_type="text/plain; charset=utf-8",
-    )
-    name = selectors.fec_filename(legal_entity=entity, year_end=end - dt.timedelta(days=1))
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return fec_response(legal_entity=entity, start=start, end=end)
 
 
 @role_required(READ)
@@ -254,3 +249,37 @@ def mrr_export(request):
     rows = ([r["month"].isoformat(), *[str(r[k]) if k == "accounts" else f"{r[k]:.2f}" for k in keys]]
             for r in selectors.mrr_by_month(currency=currency, start=start, end=end))
     return csv_response(f"mrr-{currency}-{start.year}.csv", ["month", *keys], rows)
+
+
+@role_required(READ)
+def journal(request, pk: int):
+    """The entries of one finance period, newest first."""
+    period = get_object_or_404(FinancePeriod.objects.select_related("legal_entity"), pk=pk)
+    page = page_of(request, selectors.journal_entries(period=period), per_page=50)
+    return render(request, "accounting/journal.html", {"period": period, "page": page})
+
+
+@role_required(READ)
+def entry_detail(request, pk: int):
+    """One journal entry with its lines; Finance and Admin reverse it here (a reason is required).
+
+    The page shows the reversing entry before anything is written: the mirror lines and the open
+    period they land in. The original is never edited."""
+    entry = get_object_or_404(JournalEntry.objects.select_related("legal_entity", "period", "reverses"), pk=pk)
+    reversed_by = JournalEntry.objects.filter(reverses=entry).first()
+    form = ReverseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with refusal_as_message(request) as outcome:
+            mirror = services.journal_entry_reverse(entry=entry, actor=request.user, today=clock.today(),
+                                                    reason=form.cleaned_data["reason"])
+        if outcome.refused:
+            return redirect("accounting:entry", pk=entry.pk)
+        messages.success(request, _("Entry %(id)s is reversed by entry %(mirror)s in %(period)s.") % {
+            "id": entry.pk, "mirror": mirror.pk, "period": mirror.period.name})
+        return redirect("accounting:entry", pk=mirror.pk)
+    lines = entry.lines.select_related("ledger_account", "customer").order_by("id")
+    can_reverse = reversed_by is None and entry.kind != JournalEntry.Kind.REVERSAL
+    return render(request, "accounting/entry.html", {
+        "entry": entry, "lines": lines, "reversed_by": reversed_by, "form": form, "can_reverse": can_reverse,
+        "preview": selectors.reversal_preview(entry=entry, today=clock.today()) if can_reverse else None,
+    })

@@ -11,7 +11,7 @@ balanced entries all the same.
 
 Timed: (1) `period_close` of the month — journal what is pending, recognize every deferred row of
 the month (one aggregated entry, every row marked recognized by a set-based UPDATE under the close
-triggers), check the journal and the documents, freeze the period; (2) `fec_lines` streamed to a
+triggers), check the journal and the documents, freeze the period; (2) `fec_chunks` streamed to a
 file, with the process's peak RSS before and after (flat memory: the export must not grow with the
 file).
 """
@@ -132,6 +132,7 @@ def main():
     parser.add_argument("--fec-lines", type=int, default=1_000_000)
     parser.add_argument("--out", default="/tmp/recur-bench-fec.txt")
     parser.add_argument("--fec-only", nargs=2, type=int, metavar=("ENTITY", "YEAR"), help="only the FEC export (internal)")
+    parser.add_argument("--only-fec", action="store_true", help="seed only the journal lines and time only the FEC export")
     args = parser.parse_args()
     if args.fec_only:
         return fec_only(args.fec_only[0], args.fec_only[1], args.out)
@@ -152,9 +153,12 @@ def main():
     used = FinancePeriod.objects.filter(legal_entity__name__startswith="Revenue Bench").count() // 12
     month = dt.date(2030 + used, 1, 1)
     t0 = time.perf_counter()
-    entity, period, journal_lines = seed(accounts=args.accounts, lines=args.lines, fec_lines=args.fec_lines, month=month)
-    print(f"seeded {args.accounts * args.lines:,} schedule rows and {journal_lines:,} journal lines in "
+    schedule_lines = 0 if args.only_fec else args.lines
+    entity, period, journal_lines = seed(accounts=args.accounts, lines=schedule_lines, fec_lines=args.fec_lines, month=month)
+    print(f"seeded {args.accounts * schedule_lines:,} schedule rows and {journal_lines:,} journal lines in "
           f"{time.perf_counter() - t0:.1f} s (not counted)")
+    if args.only_fec:
+        return fec_subprocess(entity, month, args.out)
 
     from accounting.services import books_process, revenue_recognize
 
@@ -169,27 +173,31 @@ def main():
     recognized = RevenueLine.objects.filter(recognized_period=period).count()
     print(f"close {period.name}: {recognized:,} rows recognized and the period closed in {elapsed:.1f} s")
 
-    # The export runs in a fresh process, so its peak RSS is its own (not the seeding's).
+    fec_subprocess(entity, month, args.out)
+
+
+def fec_subprocess(entity, month: dt.date, out: str):
+    """The export runs in a fresh process, so its peak RSS is its own (not the seeding's)."""
     import subprocess
 
-    subprocess.run([sys.executable, __file__, "--fec-only", str(entity.pk), str(month.year), "--out", args.out], check=True)
+    subprocess.run([sys.executable, __file__, "--fec-only", str(entity.pk), str(month.year), "--out", out], check=True)
 
 
 def fec_only(entity_id: int, year: int, out_path: str):
     import django
 
     django.setup()
-    from accounting.selectors import fec_lines
+    from accounting.selectors import fec_chunks
     from catalog.models import LegalEntity
 
     entity = LegalEntity.objects.get(pk=entity_id)
     before = rss_mb()
     start = time.perf_counter()
     count = 0
-    with open(out_path, "w", encoding="utf-8") as out:
-        for line in fec_lines(legal_entity=entity, start=dt.date(year, 1, 1), end=dt.date(year + 1, 1, 1)):
-            out.write(line)
-            count += 1
+    with open(out_path, "wb") as out:
+        for chunk in fec_chunks(legal_entity=entity, start=dt.date(year, 1, 1), end=dt.date(year + 1, 1, 1)):
+            out.write(chunk)
+            count += chunk.count(b"\n")
     elapsed = time.perf_counter() - start
     size = os.path.getsize(out_path) / 1e6
     print(f"FEC: {count - 1:,} lines ({size:.0f} MB) in {elapsed:.1f} s = {(count - 1) / elapsed:,.0f} lines/s; "

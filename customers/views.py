@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy
 from billing_site.audit import audit_history
 from billing_site.csv_export import csv_response
 from billing_site.errors import DomainError
+from billing_site.extensions import account_panels
 from billing_site.forms import form_add_domain_error
 from billing_site.pagination import page_of
 from billing_site.roles import ALL, role_required
@@ -79,14 +80,8 @@ def account_detail(request, pk: int):
     if tab not in dict(tabs):
         tab = "overview"
     context = {"account": account, "tabs": tabs, "tab": tab, "can_edit": services.account_can_edit(account=account, user=request.user)}
-    panels = []
-    # Panels shown above the tabs (the credit picture) come from later stages the same way.
-    for app in ("payments", "accounting"):
-        if find_spec(f"{app}.selectors"):
-            module = import_module(f"{app}.selectors")
-            if hasattr(module, "account_panel"):
-                panels.append(module.account_panel(account=account, user=request.user))
-    context["panels"] = panels
+    # Panels above the tabs (the credit picture, revenue to date) are registered by later stages.
+    context["panels"] = account_panels(account=account, user=request.user)
     if tab == "overview":
         context["contacts"] = account.contacts.all()
     elif tab == "activity":

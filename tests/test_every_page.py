@@ -135,6 +135,7 @@ IDS: list[tuple[str, Callable[[], list[dict]]]] = [
     ("api:delivery-*", rows("contracts.OrderProduct", product__needs_delivery=True, order__status="activated")),
     ("api:token-detail", token_user),
     ("accounting:chart-edit", rows("accounting.ChartAccount")),
+    ("accounting:entry", rows("accounting.JournalEntry", vary="kind")),
     ("accounting:*", rows("accounting.FinancePeriod", vary="status")),
     ("imports:template", import_templates),
     ("imports:*", rows("imports.ImportBatch", vary="status")),

@@ -20,6 +20,7 @@ FRENCH_CHART = [
     ("487", "Produits constatés d'avance", AccountRole.DEFERRED_REVENUE),
     ("44571", "TVA collectée", AccountRole.VAT_COLLECTED),
     ("512", "Banque", AccountRole.BANK),
+    ("418", "Clients - factures à établir", AccountRole.UNBILLED),
 ]
 US_CHART = [
     ("1200", "Accounts receivable", AccountRole.RECEIVABLE),
@@ -27,6 +28,7 @@ US_CHART = [
     ("2400", "Deferred revenue", AccountRole.DEFERRED_REVENUE),
     ("2200", "Sales tax payable", AccountRole.VAT_COLLECTED),
     ("1000", "Cash", AccountRole.BANK),
+    ("1250", "Unbilled revenue", AccountRole.UNBILLED),
 ]
 CHART_FIELDS = ("code", "name")
 
@@ -68,9 +70,15 @@ def books_ensure(*, legal_entity: LegalEntity) -> Books:
 
 
 def chart_roles(*, legal_entity: LegalEntity) -> dict[str, ChartAccount]:
-    """The account holding each posting role."""
+    """The account holding each posting role (a role added since the books were set up gets its default account)."""
     books_ensure(legal_entity=legal_entity)
-    return {a.role: a for a in ChartAccount.objects.filter(legal_entity=legal_entity, role__isnull=False)}  # type: ignore[misc]  # role__isnull=False: never None
+    roles: dict[str, ChartAccount] = {str(a.role): a for a in ChartAccount.objects.filter(legal_entity=legal_entity, role__isnull=False)}
+    chart = FRENCH_CHART if legal_entity.country == "FR" else US_CHART
+    missing = [ChartAccount(legal_entity=legal_entity, code=code, name=name, role=role) for code, name, role in chart if role not in roles]
+    if missing:
+        ChartAccount.objects.bulk_create(missing, ignore_conflicts=True)
+        roles = {str(a.role): a for a in ChartAccount.objects.filter(legal_entity=legal_entity, role__isnull=False)}
+    return roles
 
 
 def periods_ensure(*, legal_entity: LegalEntity, first_date: dt.date, last_date: dt.date) -> None:

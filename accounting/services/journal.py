@@ -29,7 +29,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
+from django.db.models import Exists, OuterRef, Q, Subquery, Sum
 
 from accounting.models import (
     AccountRole,
@@ -38,6 +38,7 @@ from accounting.models import (
     FinancePeriod,
     JournalEntry,
     JournalLine,
+    RecognitionTiming,
     RevenueLine,
 )
 from accounting.recognition import Rule, recognition_rows
@@ -45,6 +46,7 @@ from accounting.services.books import books_ensure, chart_roles, periods_ensure
 from billing_site import clock
 from billing_site.money import round_money
 from catalog.models import LegalEntity, PriceBookEntry, Product
+from contracts.models import Order, Subscription
 from invoicing.models import CreditNote, CreditNoteLine, Invoice, InvoiceLine, LineSource
 from payments.models import Payment, Refund
 
@@ -148,9 +150,45 @@ def line_rule(*, source: str, product: Product | None, price_book_id: int | None
 
 # ---------------------------------------------------------------------------------------- invoices
 
+def _scheduled_at_activation(order_product_ids) -> set[int]:
+    """The order products (of these) whose schedule was written at order activation."""
+    return set(
+        RevenueLine.objects.filter(order_product_id__in=[i for i in order_product_ids if i], invoice_line__isnull=True,
+                                   credit_note_line__isnull=True)
+        .values_list("order_product_id", flat=True).distinct()
+    )
+
+
+def _true_up(ledger: Ledger, line: InvoiceLine, sub: Subscription, product, rule: str, invoice: Invoice) -> RevenueLine | None:
+    """On the invoice that bills a line scheduled at activation up to its end: what was billed over the
+    term minus what was scheduled (per-period rounding, e.g. 12 × 30.42 against 365.00), as one more
+    schedule row in the line's last period, so the unbilled-revenue account ends at zero. Credit notes
+    reduce billed and scheduled alike, so they do not enter the difference."""
+    op = sub.origin
+    if sub.end_date is None or line.period_end is None or line.period_end < sub.end_date:
+        return None
+    billed = InvoiceLine.objects.filter(
+        subscription=sub, invoice__status__in=[Invoice.Status.POSTED, Invoice.Status.CANCELLED]
+    ).aggregate(s=Sum("net_amount"))["s"] or ZERO
+    scheduled = RevenueLine.objects.filter(order_product=op, credit_note_line__isnull=True).aggregate(s=Sum("amount"))["s"] or ZERO
+    residue = billed - scheduled
+    if not residue:
+        return None
+    assert invoice.invoice_date is not None and sub.end_date is not None  # posted; scheduled at activation: a term
+    last_day = min(line.period_end, sub.end_date) - dt.timedelta(days=1)
+    ledger.ensure(last_day, last_day)
+    start, end = next((a, b) for a, b in ledger.grid if a <= last_day < b)
+    return RevenueLine(
+        legal_entity_id=invoice.legal_entity_id, customer_id=invoice.account_id, product=product, invoice_line=line,
+        order_product=op, line_key=f"i:{line.pk}", rule=rule, currency=invoice.currency, billed_date=invoice.invoice_date,
+        period_start=start, period_end=end, amount=residue,
+    )
+
+
 def _journal_invoices(ledger: Ledger, invoices: list[Invoice], overrides: dict) -> int:
     roles = ledger.roles
     entries, rows = [], []
+    covered = _scheduled_at_activation({line.subscription.origin_id for i in invoices for line in i.lines.all() if line.subscription})
     for invoice in invoices:
         assert invoice.invoice_date is not None, "only posted invoices are journaled"
         period = ledger.open_period(invoice.invoice_date)
@@ -164,6 +202,13 @@ def _journal_invoices(ledger: Ledger, invoices: list[Invoice], overrides: dict) 
             product = sub.product if sub else None
             rule = line_rule(source=line.source, product=product, price_book_id=sub.contract.price_book_id if sub else None,
                              overrides=overrides)
+            if sub is not None and sub.origin_id in covered:
+                # Scheduled at order activation: the schedule exists, so billing writes no rows of its
+                # own (the line is never recognized twice); it settles the unbilled-revenue account.
+                amounts[(roles[AccountRole.UNBILLED], None)] -= line.net_amount
+                if (extra := _true_up(ledger, line, sub, product, rule, invoice)) is not None:
+                    line_rows.append(extra)
+                continue
             if line.period_start and line.period_end:
                 ledger.ensure(line.period_start, line.period_end)
             spread = recognition_rows(
@@ -239,11 +284,25 @@ def _credited_invoice_lines(lines: list[CreditNoteLine]) -> dict[int, InvoiceLin
     return out
 
 
+def _deferred_by_order_product(op_ids) -> dict[int, dict[tuple, Decimal]]:
+    """Not yet recognized per order product scheduled at activation, and period."""
+    out: dict[int, dict[tuple, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    qs = (
+        RevenueLine.objects.filter(order_product_id__in=list(op_ids), recognized_period__isnull=True)
+        .values("order_product_id", "period_start", "period_end").annotate(s=Sum("amount"))
+    )
+    for r in qs:
+        out[r["order_product_id"]][(r["period_start"], r["period_end"])] += r["s"]
+    return out
+
+
 def _journal_credit_notes(ledger: Ledger, notes: list[CreditNote], overrides: dict) -> int:
     roles = ledger.roles
     all_lines = [cl for note in notes for cl in note.lines.all()]
     originals = _credited_invoice_lines(all_lines)
     deferred = _deferred_by_line({il.pk for il in originals.values()})
+    covered = _scheduled_at_activation({il.subscription.origin_id for il in originals.values() if il.subscription is not None})
+    covered_pool = _deferred_by_order_product(covered)
     entries, rows = [], []
     for note in notes:
         assert note.credit_date is not None, "only posted credit notes are journaled"
@@ -258,13 +317,18 @@ def _journal_credit_notes(ledger: Ledger, notes: list[CreditNote], overrides: di
             left = cl.net_amount
             product = None
             rule: str = Rule.AT_DATE
+            order_product = None
+            pool_role = AccountRole.DEFERRED_REVENUE
             if original is not None:
                 sub = original.subscription
                 product = sub.product if sub else None
                 rule = line_rule(source=original.source, product=product, price_book_id=sub.contract.price_book_id if sub else None,
                                  overrides=overrides)
-                # Take back what is still deferred first, from the latest period backwards.
                 pool = deferred[original.pk]
+                if sub is not None and sub.origin_id in covered:
+                    # Scheduled at activation: take back from that schedule, through unbilled revenue.
+                    order_product, pool_role, pool = sub.origin, AccountRole.UNBILLED, covered_pool[sub.origin_id]
+                # Take back what is still deferred first, from the latest period backwards.
                 for key in sorted(pool, reverse=True):
                     if left <= 0:
                         break
@@ -273,19 +337,19 @@ def _journal_credit_notes(ledger: Ledger, notes: list[CreditNote], overrides: di
                         continue
                     pool[key] -= take
                     left -= take
-                    amounts[(roles[AccountRole.DEFERRED_REVENUE], None)] += take
+                    amounts[(roles[pool_role], None)] += take
                     line_rows.append(RevenueLine(
                         legal_entity_id=note.legal_entity_id, customer_id=customer, product=product, invoice_line=original,
-                        credit_note_line=cl, line_key=f"c:{cl.pk}", rule=rule, currency=note.currency, billed_date=note.credit_date,
-                        period_start=key[0], period_end=key[1], amount=-take,
+                        credit_note_line=cl, order_product=order_product, line_key=f"c:{cl.pk}", rule=rule, currency=note.currency,
+                        billed_date=note.credit_date, period_start=key[0], period_end=key[1], amount=-take,
                     ))
             if left:
                 # Beyond what was deferred: revenue already recognized is reduced now, in the open period.
                 amounts[(roles[AccountRole.REVENUE], None)] += left
                 line_rows.append(RevenueLine(
                     legal_entity_id=note.legal_entity_id, customer_id=customer, product=product, invoice_line=original,
-                    credit_note_line=cl, line_key=f"c:{cl.pk}", kind=RevenueLine.Kind.RECOGNIZED_REDUCTION, rule=rule,
-                    currency=note.currency, billed_date=note.credit_date, period_start=period.start_date,
+                    credit_note_line=cl, order_product=order_product, line_key=f"c:{cl.pk}", kind=RevenueLine.Kind.RECOGNIZED_REDUCTION,
+                    rule=rule, currency=note.currency, billed_date=note.credit_date, period_start=period.start_date,
                     period_end=period.end_date, amount=-left, recognized_period=period,
                 ))
         entry = JournalEntry(
@@ -297,6 +361,50 @@ def _journal_credit_notes(ledger: Ledger, notes: list[CreditNote], overrides: di
         entries.append((entry, _signed_lines(amounts, entry_label=entry.label)))
         rows.append((entry, line_rows))
     return _write_with_revenue_lines(entries, rows)
+
+
+# ------------------------------------------------------------------------ schedules at activation
+
+def _activation_date(sub: Subscription) -> dt.date:
+    order = sub.origin.order
+    return clock.business_date(order.activated_at) if order.activated_at else sub.start_date
+
+
+def _schedule_activations(ledger: Ledger, subs: list[Subscription], overrides: dict) -> int:
+    """Write the schedule of each subscription whose product is scheduled at order activation: the
+    ordered line's total over its term, by its rule. Nothing is journaled: nothing is billed yet;
+    recognition moves the rows to revenue through the unbilled-revenue account."""
+    rows = []
+    for sub in subs:
+        op = sub.origin
+        rule = line_rule(source=LineSource.SUBSCRIPTION, product=sub.product, price_book_id=sub.contract.price_book_id,
+                         overrides=overrides)
+        day = _activation_date(sub)
+        assert sub.end_date is not None  # only subscriptions with a term are scheduled at activation
+        ledger.ensure(min(sub.start_date, day), sub.end_date)
+        spread = recognition_rows(
+            rule=rule, net_amount=round_money(op.total_amount, sub.currency), currency=sub.currency, service_start=sub.start_date,
+            service_end=sub.end_date, at_date=day, periods=ledger.grid,
+        )
+        rows += [
+            RevenueLine(
+                legal_entity_id=sub.legal_entity_id, customer_id=sub.account_id, product=sub.product, order_product=op,
+                line_key=f"o:{op.pk}", rule=rule, currency=sub.currency, billed_date=day, period_start=r.period_start,
+                period_end=r.period_end, amount=r.amount,
+            )
+            for r in spread
+        ]
+    RevenueLine.objects.bulk_create(rows, batch_size=2000)
+    return len(subs)
+
+
+def _activation_pending():
+    """Subscriptions with no activation schedule yet, and none of whose invoices has a schedule of its
+    own (a product switched to activation after its first invoice keeps its per-invoice schedules, so
+    nothing is recognized twice)."""
+    return ~Exists(
+        RevenueLine.objects.filter(order_product=OuterRef("origin"), invoice_line__isnull=True, credit_note_line__isnull=True)
+    ) & ~Exists(RevenueLine.objects.filter(invoice_line__subscription=OuterRef("pk")))
 
 
 # ---------------------------------------------------------------------------------- cash movements
@@ -338,8 +446,19 @@ def _pending(model, kind: str, field: str):
     return ~Exists(JournalEntry.objects.filter(kind=kind, **{field: OuterRef("pk")}))
 
 
-def _run_chunks(ledger_for, fetch, journal) -> int:
-    """Journal `fetch()` chunk by chunk, each in its own transaction; a lost race retries once."""
+def _still_pending(model, kind: str, field: str, items: list) -> list:
+    """The items no other processor journaled meanwhile (read after taking the entity's lock)."""
+    ids = set(model.objects.filter(pk__in=[i.pk for i in items]).filter(_pending(model, kind, field)).values_list("pk", flat=True))
+    return [i for i in items if i.pk in ids]
+
+
+def _run_chunks(ledger_for, fetch, journal, *, model=None, kind: str = "", field: str = "", still_pending=None) -> int:
+    """Journal `fetch()` chunk by chunk, each in its own transaction.
+
+    Two processors may fetch the same chunk; the second waits for the entity's lock, then keeps only
+    what the first did not journal (under READ COMMITTED it sees the first one's commit), so neither
+    loses a race. The UNIQUE constraints stay the backstop: a chunk that still collides rolls back
+    whole and is fetched again."""
     done = 0
     lost = 0
     while True:
@@ -355,10 +474,11 @@ def _run_chunks(ledger_for, fetch, journal) -> int:
             try:
                 with transaction.atomic():
                     _lock_books(ledger.entity)
-                    done += journal(ledger, items)
+                    items = still_pending(items) if still_pending else _still_pending(model, kind, field, items)
+                    if items:
+                        done += journal(ledger, items)
             except IntegrityError:
-                # Another processor journaled some of these first; the next fetch skips them. A
-                # chunk failing again and again is a bug, not a race: say so.
+                # A chunk failing again and again is a bug, not a race: say so.
                 lost += 1
                 if lost > 3:
                     raise
@@ -379,7 +499,7 @@ def books_process(*, legal_entity: LegalEntity | None = None, today: dt.date | N
     entities = {e.pk: e for e in LegalEntity.objects.all()}
     default_entity = legal_entity.pk if legal_entity else min(entities) if entities else None
     if default_entity is None:
-        return {"invoices": 0, "credit_notes": 0, "payments": 0, "refunds": 0}
+        return {"schedules": 0, "invoices": 0, "credit_notes": 0, "payments": 0, "refunds": 0}
 
     def ledger_for(entity_id):
         if entity_id not in ledgers:
@@ -429,13 +549,41 @@ def books_process(*, legal_entity: LegalEntity | None = None, today: dt.date | N
             return out
         return fetch
 
+    activation_products = set(
+        RecognitionTiming.objects.filter(schedule_on=RecognitionTiming.ScheduleOn.ORDER_ACTIVATION).values_list("product_id", flat=True)
+    )
+
+    def activated():
+        if not activation_products:
+            return []
+        qs = (
+            Subscription.objects.filter(scope, product_id__in=activation_products, origin__order__status=Order.Status.ACTIVATED,
+                                        end_date__isnull=False, charge_type=Product.ChargeType.RECURRING)
+            .filter(_activation_pending())
+            .select_related("origin__order", "product", "contract").order_by("id")[:CHUNK]
+        )
+        out = list(qs)
+        for sub in out:
+            sub._entity_id = sub.legal_entity_id
+        return out
+
+    def activations_still_pending(items):
+        ids = set(Subscription.objects.filter(pk__in=[s.pk for s in items]).filter(_activation_pending()).values_list("pk", flat=True))
+        return [s for s in items if s.pk in ids]
+
     result = {
-        "invoices": _run_chunks(ledger_for, invoices, lambda ledger, items: _journal_invoices(ledger, items, overrides)),
-        "credit_notes": _run_chunks(ledger_for, notes, lambda ledger, items: _journal_credit_notes(ledger, items, overrides)),
+        "schedules": _run_chunks(ledger_for, activated, lambda ledger, items: _schedule_activations(ledger, items, overrides),
+                                 still_pending=activations_still_pending),
+        "invoices": _run_chunks(ledger_for, invoices, lambda ledger, items: _journal_invoices(ledger, items, overrides),
+                                model=Invoice, kind=JournalEntry.Kind.INVOICE, field="invoice"),
+        "credit_notes": _run_chunks(ledger_for, notes, lambda ledger, items: _journal_credit_notes(ledger, items, overrides),
+                                    model=CreditNote, kind=JournalEntry.Kind.CREDIT_NOTE, field="credit_note"),
         "payments": _run_chunks(ledger_for, cash(Payment, JournalEntry.Kind.PAYMENT, "received_date"),
-                                lambda ledger, items: _cash_entries(ledger, items, kind=JournalEntry.Kind.PAYMENT)),
+                                lambda ledger, items: _cash_entries(ledger, items, kind=JournalEntry.Kind.PAYMENT),
+                                model=Payment, kind=JournalEntry.Kind.PAYMENT, field="payment"),
         "refunds": _run_chunks(ledger_for, cash(Refund, JournalEntry.Kind.REFUND, "refund_date"),
-                               lambda ledger, items: _cash_entries(ledger, items, kind=JournalEntry.Kind.REFUND)),
+                               lambda ledger, items: _cash_entries(ledger, items, kind=JournalEntry.Kind.REFUND),
+                               model=Refund, kind=JournalEntry.Kind.REFUND, field="refund"),
     }
     return result
 
@@ -452,14 +600,20 @@ def revenue_recognize(*, legal_entity: LegalEntity, up_to: dt.date) -> int:
         _lock_books(legal_entity)
         period = ledger.open_period(up_to - dt.timedelta(days=1))
         pending = RevenueLine.objects.filter(legal_entity=legal_entity, recognized_period__isnull=True, period_start__lt=up_to)
-        totals = {r["currency"]: (r["s"], r["n"]) for r in pending.values("currency").annotate(s=Sum("amount"), n=Count("id"))}
+        # Rows scheduled at order activation are recognized out of unbilled revenue, the others out of
+        # deferred revenue.
+        totals = {
+            r["currency"]: (r["s"], r["a"] or ZERO)
+            for r in pending.values("currency").annotate(s=Sum("amount"), a=Sum("amount", filter=Q(order_product__isnull=False)))
+        }
         if not totals:
             return 0
         seq = JournalEntry.objects.filter(kind=JournalEntry.Kind.RECOGNITION, period=period).count()
         entries = []
-        for index, (currency, (total, _n)) in enumerate(sorted(totals.items())):
+        for index, (currency, (total, unbilled)) in enumerate(sorted(totals.items())):
             lines = _signed_lines({
-                (ledger.account(AccountRole.DEFERRED_REVENUE), None): total,
+                (ledger.account(AccountRole.DEFERRED_REVENUE), None): total - unbilled,
+                (ledger.account(AccountRole.UNBILLED), None): unbilled,
                 (ledger.account(AccountRole.REVENUE), None): -total,
             }, entry_label="")
             entries.append((JournalEntry(

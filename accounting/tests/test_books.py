@@ -63,7 +63,7 @@ def assert_line_invariant(line: InvoiceLine, credited: D = D("0")):
 def test_public_example_invoice_then_january_close():
     account = AccountFactory()
     invoice = posted_invoice(account, [("365.00", JAN1, YEAR_END, None)], invoice_date=JAN1)
-    assert books_process(today=JAN1) == {"invoices": 1, "credit_notes": 0, "payments": 0, "refunds": 0}
+    assert books_process(today=JAN1) == {"schedules": 0, "invoices": 1, "credit_notes": 0, "payments": 0, "refunds": 0}
     entry = JournalEntry.objects.get(kind=JournalEntry.Kind.INVOICE, invoice=invoice)
     lines = sorted((line.ledger_account.code, line.debit, line.credit) for line in entry.lines.all())
     assert lines == [("411", D("438.00"), D("0")), ("44571", D("0"), D("73.00")), ("487", D("0"), D("365.00"))]
@@ -90,8 +90,8 @@ def test_every_posted_document_gets_balanced_entries_once():
                                   method="bank_transfer", today=dt.date(2025, 1, 20))
     payments.payment_refund(payment=pay, amount=D("20.00"), today=dt.date(2025, 1, 25), reason="Overpaid")
     result = books_process(today=dt.date(2025, 1, 31))
-    assert result == {"invoices": 1, "credit_notes": 0, "payments": 1, "refunds": 1}
-    assert books_process(today=dt.date(2025, 1, 31)) == {"invoices": 0, "credit_notes": 0, "payments": 0, "refunds": 0}
+    assert result == {"schedules": 0, "invoices": 1, "credit_notes": 0, "payments": 1, "refunds": 1}
+    assert books_process(today=dt.date(2025, 1, 31)) == {"schedules": 0, "invoices": 0, "credit_notes": 0, "payments": 0, "refunds": 0}
     assert JournalEntry.objects.values("kind").annotate(n=Count("id")).order_by("kind").count() == 3
     # The one-time line is revenue at once; the subscription is deferred.
     entry = JournalEntry.objects.get(invoice=invoice)

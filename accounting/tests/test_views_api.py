@@ -178,3 +178,61 @@ def test_mrr_by_account_page_and_csv(finance_client, books):
     assert csv[1].startswith("Acme SA,30.42,30.42")
     page = finance_client.get(reverse("accounting:revenue"), {"year": 2025}).content.decode()
     assert "MRR by product" in page
+
+
+def test_reversal_page_previews_requires_a_reason_and_posts_the_mirror_once(finance_client, books):
+    from accounting.models import JournalEntry
+    from billing_site.models import AuditLog
+
+    entry = JournalEntry.objects.get(kind="invoice")
+    jan = FinancePeriod.objects.get(name="2025-01")
+    journal = finance_client.get(reverse("accounting:journal", args=[jan.pk])).content.decode()
+    assert f'href="/accounting/entries/{entry.pk}/"' in journal
+    page = finance_client.get(reverse("accounting:entry", args=[entry.pk])).content.decode()
+    # January is closed: the mirror lands in March, the open period holding today (2025-03-15).
+    assert "Reversing posts the mirror entry below on 03/15/2025 in the open period 2025-03." in page
+    refused = finance_client.post(reverse("accounting:entry", args=[entry.pk]), {"reason": "   "})
+    assert refused.status_code == 200
+    assert "This field is required." in refused.content.decode()
+    assert not JournalEntry.objects.filter(reverses=entry).exists()
+
+    response = finance_client.post(reverse("accounting:entry", args=[entry.pk]), {"reason": "Billed to the wrong customer"},
+                                   follow=True)
+    mirror = JournalEntry.objects.get(reverses=entry)
+    assert f"Entry {entry.pk} is reversed by entry {mirror.pk} in 2025-03." in response.content.decode()
+    assert (mirror.kind, mirror.label, mirror.period.name, mirror.entry_date) == (
+        "reversal", "Billed to the wrong customer", "2025-03", dt.date(2025, 3, 15))
+    assert sorted((line.ledger_account.code, line.debit, line.credit) for line in mirror.lines.all()) == [
+        ("411", D("0"), D("438.00")), ("44571", D("73.00"), D("0")), ("487", D("365.00"), D("0"))]
+    assert sorted((line.ledger_account.code, line.debit, line.credit) for line in entry.lines.all()) == [
+        ("411", D("438.00"), D("0")), ("44571", D("0"), D("73.00")), ("487", D("0"), D("365.00"))]
+    audit = AuditLog.objects.get(action="reversed", object_id=str(entry.pk))
+    assert (audit.message, audit.actor.username) == ("Billed to the wrong customer", "fiona")
+    again = finance_client.get(reverse("accounting:entry", args=[entry.pk])).content.decode()
+    assert 'id="reverse-preview"' not in again and 'id="reversed-by"' in again
+    twice = finance_client.post(reverse("accounting:entry", args=[entry.pk]), {"reason": "Again"}, follow=True)
+    assert "This entry is already reversed." in twice.content.decode()
+    assert JournalEntry.objects.filter(reverses=entry).count() == 1
+
+
+def test_reversal_page_is_refused_to_sales(sales_client, books):
+    from accounting.models import JournalEntry
+
+    entry = JournalEntry.objects.get(kind="invoice")
+    assert sales_client.get(reverse("accounting:entry", args=[entry.pk])).status_code == 403
+    assert sales_client.post(reverse("accounting:entry", args=[entry.pk]), {"reason": "x"}).status_code == 403
+    assert not JournalEntry.objects.filter(reverses=entry).exists()
+
+
+def test_account_timeline_shows_revenue_to_date_through_the_kernel_registry(sales_client, books):
+    from accounting.selectors import account_panel, account_timeline_figures
+    from billing_site import extensions
+    from payments.selectors.credit import account_panel as credit_panel
+
+    assert extensions.ACCOUNT_PANELS.index(credit_panel) < extensions.ACCOUNT_PANELS.index(account_panel)
+    assert account_timeline_figures in extensions.TIMELINE_FIGURES
+    page = sales_client.get(reverse("payments:timeline", args=[books[0].pk])).content.decode()
+    assert re.search(r'id="fig-revenue-recognized">€31.00<', page)
+    assert re.search(r'id="fig-revenue-deferred">€334.00<', page)
+    detail = sales_client.get(reverse("customers:detail", args=[books[0].pk])).content.decode()
+    assert detail.index('id="credit-panel"') < detail.index('id="revenue-panel"')

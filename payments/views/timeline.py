@@ -7,6 +7,7 @@ from django.views.decorators.http import require_safe
 
 from billing_site import clock
 from billing_site.csv_export import csv_response
+from billing_site.extensions import timeline_figures
 from billing_site.roles import role_required
 from customers.models import Account
 from payments.selectors.timeline import (
@@ -47,6 +48,8 @@ def account_timeline(request, account_pk: int):
         return csv_response(f"timeline-{account.number}.csv", header, rows)
     return render(request, "payments/timeline.html", {
         "account": account, "events": events, "figures": account_figures(account=account, today=today),
+        # Figures of later stages (revenue to date from the books), registered in their AppConfig.ready().
+        "more_figures": timeline_figures(account=account, today=today),
         "axis": timeline_axis(events), "kinds": [(k, label) for k, label in KINDS.items()], "params": params,
         "query": request.GET.urlencode(),
     })
