@@ -15,6 +15,7 @@ from payments.services.bank import (
     statement_line_assign,
     statement_line_ignore,
     statement_line_match,
+    statement_match,
 )
 from payments.services.dunning import dunning_run, dunning_step_save
 from payments.services.runs import (
@@ -50,6 +51,7 @@ __all__ = [
     "payment_run_start",
     "payment_unallocate",
     "statement_import",
+    "statement_match",
     "statement_line_assign",
     "statement_line_ignore",
     "statement_line_match",

@@ -114,14 +114,18 @@ def bank(request):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
+            # The lines are stored now; a worker matches them and the statement page follows it.
             statement, created = services.statement_import(
-                file_name=upload.name, content=upload.read(), today=clock.today(), actor=request.user)
+                file_name=upload.name, content=upload.read(), today=clock.today(), actor=request.user, background=True)
         except DomainError as exc:
             form_add_domain_error(form, exc)
         else:
-            if created:
+            statement.refresh_from_db()
+            if created and statement.status == StatementImport.Status.DONE:
                 messages.success(request, _("%(lines)s lines imported, %(matched)s matched.") % {
                     "lines": statement.lines_count, "matched": statement.matched_count})
+            elif created:
+                messages.success(request, _("%(lines)s lines imported; they are being matched.") % {"lines": statement.lines_count})
             else:
                 messages.warning(request, _("This file was already imported on %(date)s: nothing new was created.") % {
                     "date": statement.imported_at.date()})
@@ -137,6 +141,16 @@ def bank_statement(request, pk: int):
     statement = get_object_or_404(StatementImport, pk=pk)
     lines = statement.lines.select_related("payment", "account").prefetch_related("candidate_invoices")
     return render(request, "payments/bank_statement.html", {"statement": statement, "lines": lines})
+
+
+@role_required(WRITE)
+def bank_statement_progress(request, pk: int):
+    """The matching progress block (HTMX polls it every 2 s); once matched, the whole page reloads."""
+    statement = get_object_or_404(StatementImport, pk=pk)
+    response = render(request, "payments/_statement_progress.html", {"statement": statement})
+    if statement.status == StatementImport.Status.DONE and request.headers.get("HX-Request"):
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @role_required(WRITE)
