@@ -37,6 +37,7 @@ from payments.parsers import ParsedLine, detect_format, parse_statement
 from payments.selectors import bank as bank_reads
 from payments.selectors.balances import invoice_balance
 from payments.services.allocation import payment_allocate, payment_record
+from payments.services.receipts import Receipt, receipts_record
 
 BATCH = 100  # lines matched per transaction; progress is written after each
 
@@ -138,6 +139,7 @@ class _Book:
         self.same_amount = bank_reads.open_invoices_with_amounts(
             (ids[0], line.currency, line.amount) for line in unnamed if len(ids := self.accounts[line.pk]) == 1)
         self.used: dict[int, Decimal] = {}
+        self.matches: list[tuple[StatementLine, list[Invoice], str]] = []
 
     def named(self, line: StatementLine) -> list[Invoice]:
         """Posted invoices in the line's currency whose number is in its reference."""
@@ -163,10 +165,19 @@ def _match_batch(*, lines: list[StatementLine], today: dt.date, actor) -> None:
     book = _Book(lines)
     for line in lines:
         _auto_match(line=line, book=book, today=today, actor=actor)
+    # The batch's matched lines become payments in one go (the same rows as `_match` writes one by one).
+    payments = receipts_record(receipts=[
+        Receipt(account_id=invoices[0].account_id, currency=line.currency, amount=line.amount,
+                received_date=min(line.booking_date, today), invoice_ids=tuple(i.pk for i in invoices),
+                reference=line.reference[:140], notes=line.counterparty)
+        for line, invoices, _note in book.matches], today=today, actor=actor, actor_name="bank import")
+    for (line, invoices, note), payment in zip(book.matches, payments, strict=True):
+        line.payment, line.account_id, line.status, line.note = payment, invoices[0].account_id, StatementLine.Status.MATCHED, note
+    StatementLine.objects.bulk_update([line for line, _i, _n in book.matches], ["payment", "account", "status", "note"])
 
 
 def _settle(line, book: _Book, invoices: list[Invoice], today, actor, note) -> None:
-    _match(line=line, invoices=invoices, today=today, actor=actor, note=note)
+    book.matches.append((line, invoices, note))
     book.use(invoices, line.amount)
 
 
@@ -204,9 +215,12 @@ def _auto_match(*, line: StatementLine, book: _Book, today: dt.date, actor) -> N
             return _review(line, status=StatementLine.Status.AMBIGUOUS, candidates=same, account_id=account_id,
                            note=_("Several open invoices of this account have this amount."))
         return _review(line, status=StatementLine.Status.UNMATCHED, account_id=account_id,
-                       candidates=bank_reads.open_invoices_of_account(account_id=account_id, currency=line.currency),
+                       candidates=[i for i in bank_reads.open_invoices_of_account(account_id=account_id, currency=line.currency)
+                                   if book.open_amount(i) > 0],
                        note=_("No open invoice of this account has this amount."))
-    same = bank_reads.open_invoices_with_amount(currency=line.currency, amount=line.amount)
+    # The batch's own matches are written at its end: what they paid is not a candidate any more.
+    same = [i for i in bank_reads.open_invoices_with_amount(currency=line.currency, amount=line.amount)
+            if book.open_amount(i) == line.amount]
     if same:
         return _review(line, status=StatementLine.Status.AMBIGUOUS, candidates=same,
                        note=_("Open invoices have this amount, but the payer is unknown."))

@@ -34,7 +34,7 @@ def books(db):
 
 def test_name_probes_are_the_counterparty_word_runs():
     assert name_probes("VIR SEPA Martin,  SAS") == {
-        "vir sepa martin, sas", "vir sepa", "vir sepa martin,", "vir sepa martin, sas", "sepa", "sepa martin,", "sepa martin, sas",
+        "vir sepa martin, sas", "vir sepa", "vir sepa martin,", "sepa", "sepa martin,", "sepa martin, sas",
         "martin,", "martin, sas", "vir sepa martin", "sepa martin", "martin", "martin sas", "vir sepa martin sas", "sepa martin sas"}
     assert name_probes("AB") == set()
     assert reference_tokens("Fact. inv-000101 + INV-000102/x") == {"FACT", "INV-000101", "INV-000102/X"}
@@ -158,3 +158,38 @@ def test_the_api_answers_queued_then_the_statement_shows_done(books, finance_api
         body = finance_api.get(f"/api/v1/bank-statements/{body['id']}/").json()
     assert (body["status"], body["processed_count"], body["matched_count"]) == ("done", 2, 1)
     assert [(line["status"], line["amount"]) for line in body["lines"]] == [("matched", "1234.56"), ("unmatched", "5.00")]
+
+
+def test_matched_lines_write_the_rows_audit_and_events_of_a_recorded_payment(books):
+    from billing_site.events import Event
+    from billing_site.models import AuditLog
+    from payments.selectors.balances import invoice_open_by_sum
+
+    martin, _dufresne, a, b, _c = books
+    # Pays INV-000101 and INV-000102 together, with 10.00 more: it stays unapplied on the payment.
+    content = HEADER + b"2026-06-01;1544,56;EUR;INV-000101 INV-000102;X\n"
+    statement, _ = services.statement_import(file_name="both.csv", content=content, today=TODAY)
+    line = statement.lines.get()
+    assert (line.status, line.note) == ("ambiguous", "Several invoices are named and the amount is not their open balance.")
+    content = HEADER + b"2026-06-01;1534,56;EUR;INV-000101 INV-000102;X\n"
+    statement, _ = services.statement_import(file_name="both-exact.csv", content=content, today=TODAY)
+    line = statement.lines.get()
+    payment = line.payment
+    assert (line.status, line.note, line.account_id) == ("matched", "Invoice numbers in the reference.", martin.pk)
+    assert (payment.amount, payment.allocated_amount, payment.unapplied_amount, payment.source, payment.method, payment.received_date) == (
+        D("1534.56"), D("1534.56"), D("0.00"), "bank", "bank_transfer", dt.date(2026, 6, 1))
+    assert sorted(payment.allocations.values_list("invoice__number", "amount", "allocated_date")) == [
+        ("INV-000101", D("1234.56"), TODAY), ("INV-000102", D("300.00"), TODAY)]
+    assert [invoice_balance(i) for i in (a, b)] == [D("0.00"), D("0.00")]
+    assert [invoice_open_by_sum(i.pk) for i in (a, b)] == [D("0.00"), D("0.00")]
+    assert sorted(type(i).objects.get(pk=i.pk).payment_status for i in (a, b)) == ["paid", "paid"]
+    rows = sorted(AuditLog.objects.filter(actor_label="bank import").values_list("object_type", "object_id", "action", "message"))
+    assert rows == sorted([
+        ("payments.payment", str(payment.pk), "allocated", f"€1,234.56 of payment no. {payment.pk} to INV-000101"),
+        ("payments.payment", str(payment.pk), "allocated", f"€300.00 of payment no. {payment.pk} to INV-000102"),
+        ("payments.payment", str(payment.pk), "recorded", "€1,534.56 received by Bank transfer"),
+        ("invoicing.invoice", str(a.pk), "payment_allocated", f"€1,234.56 of payment no. {payment.pk} to INV-000101"),
+        ("invoicing.invoice", str(b.pk), "payment_allocated", f"€300.00 of payment no. {payment.pk} to INV-000102"),
+    ])
+    events = sorted(Event.objects.filter(type__in=["payment.received", "invoice.paid"]).values_list("type", "payload__id"))
+    assert events == [("invoice.paid", a.pk), ("invoice.paid", b.pk), ("payment.received", payment.pk)]
