@@ -11,6 +11,7 @@ from invoicing.services.documents import (
     invoice_post,
     invoice_regenerate,
     invoice_settle,
+    invoices_settle,
     payment_status_for,
 )
 from invoicing.services.opening import invoice_create_opening
@@ -41,6 +42,7 @@ __all__ = [
     "invoice_post",
     "invoice_regenerate",
     "invoice_settle",
+    "invoices_settle",
     "invoice_run_cancel",
     "invoice_run_create",
     "invoice_run_execute",

@@ -328,9 +328,23 @@ def invoice_settle(*, invoice_id: int, amount: Decimal) -> None:
     One UPDATE computes both columns from the row's current values, so two settlements can never
     overwrite each other; the CHECK constraint refuses a balance below 0 or above the total.
     """
+    updated = _settle(Invoice.objects.filter(pk=invoice_id), Value(amount))
+    assert updated == 1, f"invoice {invoice_id} not found"
+
+
+def invoices_settle(*, amounts: dict[int, Decimal]) -> None:
+    """`invoice_settle` for many invoices in one UPDATE (a bank statement's batch of payments)."""
+    if not amounts:
+        return
+    taken = Case(*(When(pk=pk, then=Value(amount)) for pk, amount in amounts.items()), output_field=Invoice._meta.get_field("open_amount"))
+    updated = _settle(Invoice.objects.filter(pk__in=list(amounts)), taken)
+    assert updated == len(amounts), f"invoices {sorted(amounts)} not all found"
+
+
+def _settle(invoices, amount) -> int:
     # Rounded in SQL: SQLite does decimal arithmetic in floating point, and "paid" must mean exactly 0.
-    left = Round(F("open_amount") - Value(amount), 6)
-    updated = Invoice.objects.filter(pk=invoice_id).update(
+    left = Round(F("open_amount") - amount, 6)
+    return invoices.update(
         open_amount=left,
         payment_status=Case(
             When(LessThanOrEqual(left, Value(ZERO)), then=Value(PaymentStatus.PAID)),
@@ -338,7 +352,6 @@ def invoice_settle(*, invoice_id: int, amount: Decimal) -> None:
             default=Value(PaymentStatus.UNPAID),
         ),
     )
-    assert updated == 1, f"invoice {invoice_id} not found"
 
 
 def _allocate(*, note, invoice_id, amount, actor) -> CreditNoteAllocation:

@@ -1,7 +1,7 @@
 """Many received payments at once, each allocated to its invoices: what a bank statement's matched lines become.
 
 `receipts_record` writes, for a batch, exactly what `payment_record` then `payment_allocate` write for one
-payment (the payment, its allocation rows, the invoices' balances through `invoice_settle`, the audit
+payment (the payment, its allocation rows, the invoices' balances through `invoices_settle`, the audit
 entries and the `payment.received` / `invoice.paid` events), with a few statements per batch instead of
 twenty round trips per payment. Same locking rule: the invoices first, in id order, and their open
 balances re-read inside the lock; what an invoice no longer has open stays unapplied on the payment.
@@ -25,7 +25,7 @@ from billing_site.limits import date_error
 from billing_site.models import AuditLog
 from billing_site.money import ZERO, round_money
 from invoicing.models import Invoice
-from invoicing.services import invoice_settle
+from invoicing.services import invoices_settle
 from payments.models import Allocation, Payment, PaymentMethodKind
 from payments.services._common import actor_label, clean_amount, clean_currency, lock_invoices
 
@@ -106,8 +106,7 @@ def receipts_record(
     settled: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for allocation in allocations:
         settled[allocation.invoice_id] += allocation.amount
-    for invoice_id in sorted(settled):
-        invoice_settle(invoice_id=invoice_id, amount=settled[invoice_id])
+    invoices_settle(amounts=dict(settled))
     audit, events = [], []
     for payment in payments:
         note = audit_note(gettext_noop("%(amount)s received by %(method)s"), amount=money_param(payment.amount, payment.currency),
