@@ -328,29 +328,31 @@ def invoice_settle(*, invoice_id: int, amount: Decimal) -> None:
     One UPDATE computes both columns from the row's current values, so two settlements can never
     overwrite each other; the CHECK constraint refuses a balance below 0 or above the total.
     """
-    updated = _settle(Invoice.objects.filter(pk=invoice_id), Value(amount))
+    # Rounded in SQL: SQLite does decimal arithmetic in floating point, and "paid" must mean exactly 0.
+    left = Round(F("open_amount") - Value(amount), 6)
+    updated = Invoice.objects.filter(pk=invoice_id).update(open_amount=left, payment_status=_status(left))
     assert updated == 1, f"invoice {invoice_id} not found"
 
 
 def invoices_settle(*, amounts: dict[int, Decimal]) -> None:
-    """`invoice_settle` for many invoices in one UPDATE (a bank statement's batch of payments)."""
+    """`invoice_settle` for many invoices (a bank statement's batch of payments): one UPDATE of the balances,
+    then one of the statuses from the new balances (the per-invoice amounts are compiled once, not thrice)."""
     if not amounts:
         return
-    taken = Case(*(When(pk=pk, then=Value(amount)) for pk, amount in amounts.items()), output_field=Invoice._meta.get_field("open_amount"))
-    updated = _settle(Invoice.objects.filter(pk__in=list(amounts)), taken)
+    field = Invoice._meta.get_field("open_amount")
+    taken = Case(*(When(pk=pk, then=Value(amount)) for pk, amount in amounts.items()), output_field=field)
+    invoices = Invoice.objects.filter(pk__in=list(amounts))
+    updated = invoices.update(open_amount=Round(F("open_amount") - taken, 6))
     assert updated == len(amounts), f"invoices {sorted(amounts)} not all found"
+    invoices.update(payment_status=_status(F("open_amount")))
 
 
-def _settle(invoices, amount) -> int:
-    # Rounded in SQL: SQLite does decimal arithmetic in floating point, and "paid" must mean exactly 0.
-    left = Round(F("open_amount") - amount, 6)
-    return invoices.update(
-        open_amount=left,
-        payment_status=Case(
-            When(LessThanOrEqual(left, Value(ZERO)), then=Value(PaymentStatus.PAID)),
-            When(LessThan(left, F("total_amount")), then=Value(PaymentStatus.PARTIALLY_PAID)),
-            default=Value(PaymentStatus.UNPAID),
-        ),
+def _status(left) -> Case:
+    """`payment_status_for` in SQL, for the balance expression `left`."""
+    return Case(
+        When(LessThanOrEqual(left, Value(ZERO)), then=Value(PaymentStatus.PAID)),
+        When(LessThan(left, F("total_amount")), then=Value(PaymentStatus.PARTIALLY_PAID)),
+        default=Value(PaymentStatus.UNPAID),
     )
 
 

@@ -22,7 +22,7 @@ import datetime as dt
 import hashlib
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -171,9 +171,16 @@ def _match_batch(*, lines: list[StatementLine], today: dt.date, actor) -> None:
                 received_date=min(line.booking_date, today), invoice_ids=tuple(i.pk for i in invoices),
                 reference=line.reference[:140], notes=line.counterparty)
         for line, invoices, _note in book.matches], today=today, actor=actor, actor_name="bank import")
-    for (line, invoices, note), payment in zip(book.matches, payments, strict=True):
-        line.payment, line.account_id, line.status, line.note = payment, invoices[0].account_id, StatementLine.Status.MATCHED, note
-    StatementLine.objects.bulk_update([line for line, _i, _n in book.matches], ["payment", "account", "status", "note"])
+    if payments:
+        # One UPDATE … FROM (VALUES …) (PostgreSQL, SQLite ≥ 3.33): bulk_update's CASE per field costs more to build than to run.
+        rows = [(line.pk, payment.pk, invoices[0].account_id, note)
+                for (line, invoices, note), payment in zip(book.matches, payments, strict=True)]
+        table = StatementLine._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET payment_id = v.column2, account_id = v.column3, note = v.column4, status = %s "
+                f"FROM (VALUES {', '.join(['(%s, %s, %s, %s)'] * len(rows))}) AS v WHERE {table}.id = v.column1",
+                [StatementLine.Status.MATCHED, *(value for row in rows for value in row)])
 
 
 def _settle(line, book: _Book, invoices: list[Invoice], today, actor, note) -> None:
