@@ -35,65 +35,80 @@ def _decimal(value) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value or 0))
 
 
-# One pass over the open invoices (the partial covering index `payments_invoice_open_aging` on PostgreSQL,
-# read by an index-only scan): sums per account and bucket; the window functions add the book's totals
-# and the number of accounts to every row before the page is cut, so a page is one query. Only the
-# page's accounts are joined for their names. Plain SQL (CASE, not FILTER) so SQLite runs it too.
-AGING_SQL = """
-SELECT p.account_id, a.name, a.number, a.credit_hold, p.oldest_due, p.b0, p.b1, p.b2, p.b3, p.b4,
-       p.n, p.t0, p.t1, p.t2, p.t3, p.t4
-FROM (
-    SELECT g.*, COUNT(*) OVER () AS n, SUM(g.b0) OVER () AS t0, SUM(g.b1) OVER () AS t1, SUM(g.b2) OVER () AS t2,
-           SUM(g.b3) OVER () AS t3, SUM(g.b4) OVER () AS t4
-    FROM (
-        SELECT i.account_id, MIN(i.due_date) AS oldest_due, {buckets}
-        FROM invoicing_invoice i
-        WHERE i.status = 'posted' AND i.currency = %s AND i.open_amount > 0
-        GROUP BY i.account_id
-    ) g
-    ORDER BY g.b1 + g.b2 + g.b3 + g.b4 DESC, g.b0 + g.b1 + g.b2 + g.b3 + g.b4 DESC, g.account_id
-    {limit}
-) p
-JOIN customers_account a ON a.id = p.account_id
-ORDER BY p.b1 + p.b2 + p.b3 + p.b4 DESC, p.b0 + p.b1 + p.b2 + p.b3 + p.b4 DESC, p.account_id
+# Plain SQL (CASE, not FILTER) so SQLite runs it too. Every query reads only open invoices: on PostgreSQL
+# the partial covering index `payments_invoice_open_aging` (currency, account) INCLUDE (due date, open
+# amount), by an index-only scan; paid invoices, most of a book, are never visited.
+OPEN = "FROM invoicing_invoice i WHERE i.status = 'posted' AND i.currency = %s AND i.open_amount > 0"
+# The page's accounts, worst first: two sums per account (total, overdue) to rank them, then the buckets of
+# the page's accounts only. A window function over every account (for the totals) would buffer them all.
+RANK_SQL = """
+SELECT i.account_id FROM invoicing_invoice i
+WHERE i.status = 'posted' AND i.currency = %s AND i.open_amount > 0
+GROUP BY i.account_id
+ORDER BY SUM(CASE WHEN i.due_date < %s THEN i.open_amount ELSE 0 END) DESC, SUM(i.open_amount) DESC, i.account_id
+{limit}
 """
 
 
-def _aging_query(*, today: dt.date, currency: str, limit: int | None, offset: int = 0) -> tuple[list, dict | None, int]:
-    from django.db import connection
-
+def _bucket_sums(today: dt.date) -> tuple[str, list]:
     parts, params = [], []
     for k, (_name, start, end) in enumerate(_bucket_edges(today)):
         conds = [c for c, v in (("i.due_date >= %s", start), ("i.due_date < %s", end)) if v is not None]
         parts.append(f"SUM(CASE WHEN {' AND '.join(conds)} THEN i.open_amount ELSE 0 END) AS b{k}")
         params += [v for v in (start, end) if v is not None]
-    sql = AGING_SQL.format(buckets=", ".join(parts), limit="" if limit is None else "LIMIT %s OFFSET %s")
-    params.append(currency)
-    if limit is not None:
-        params += [limit, offset]
+    return ", ".join(parts), params
+
+
+def _fetch(sql: str, params: list) -> list[tuple]:
+    from django.db import connection
+
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        fetched = cursor.fetchall()
-    rows, totals, count = [], None, 0
-    for account_id, name, number, hold, oldest, *rest in fetched:
-        buckets = {b: round_money(_decimal(v), currency) for b, v in zip(BUCKETS, rest[:5], strict=True)}
+        return cursor.fetchall()
+
+
+def _aging_totals(*, today: dt.date, currency: str) -> tuple[dict, int]:
+    sums, params = _bucket_sums(today)
+    [row] = _fetch(f"SELECT {sums}, COUNT(DISTINCT i.account_id) {OPEN}", [*params, currency])
+    return {b: round_money(_decimal(v), currency) for b, v in zip(BUCKETS, row[:5], strict=True)}, row[5]
+
+
+def _aging_rows(*, today: dt.date, currency: str, limit: int | None, offset: int = 0) -> list[dict]:
+    """The accounts' rows, worst first: the page's accounts ranked, then their buckets (all of them with no limit)."""
+    sums, params = _bucket_sums(today)
+    if limit is not None:
+        ids = [r[0] for r in _fetch(RANK_SQL.format(limit="LIMIT %s OFFSET %s"), [currency, today, limit, offset])]
+        if not ids:
+            return []
+        where, extra = f"AND i.account_id IN ({', '.join(['%s'] * len(ids))})", ids
+    else:
+        where, extra = "", []
+    fetched = _fetch(
+        f"SELECT i.account_id, a.name, a.number, a.credit_hold, MIN(i.due_date), {sums} "
+        "FROM invoicing_invoice i JOIN customers_account a ON a.id = i.account_id "
+        f"WHERE i.status = 'posted' AND i.currency = %s AND i.open_amount > 0 {where} "
+        "GROUP BY i.account_id, a.name, a.number, a.credit_hold",
+        [*params, currency, *extra])
+    rows = []
+    for account_id, name, number, hold, oldest, *amounts in fetched:
+        buckets = {b: round_money(_decimal(v), currency) for b, v in zip(BUCKETS, amounts, strict=True)}
         total = sum_money(buckets.values(), currency)
         if isinstance(oldest, str):  # SQLite returns MIN() of dates as text
             oldest = dt.date.fromisoformat(oldest)
         rows.append({"account_id": account_id, "name": name, "number": number, "credit_hold": bool(hold), "buckets": buckets,
                      "oldest_due": oldest, "total": total, "overdue": total - buckets["current"]})
-        count = rest[5]
-        totals = {b: round_money(_decimal(v), currency) for b, v in zip(BUCKETS, rest[6:], strict=True)}
-    return rows, totals, count
+    # The same order as the ranking (sums rounded to the currency here, so ties keep the account order).
+    rows.sort(key=lambda r: (-r["overdue"], -r["total"], r["account_id"]))
+    return rows
 
 
 class AgingRows:
     """The aging rows per account, worst first (overdue, then total, then account), read page by page: a
     sliceable sequence with `count()`, so a Paginator reads only the page it shows."""
 
-    def __init__(self, *, today: dt.date, currency: str, count: int, first: list, first_size: int | None):
+    def __init__(self, *, today: dt.date, currency: str, count: int):
         self.today, self.currency, self._count = today, currency, count
-        self._first, self._first_size = first, first_size
+        self._pages: dict[tuple[int, int], list] = {}
 
     def count(self) -> int:
         return self._count
@@ -104,25 +119,23 @@ class AgingRows:
     def __getitem__(self, index):
         if not isinstance(index, slice):
             return self[index:index + 1][0]
-        start, stop = index.start or 0, self._count if index.stop is None else index.stop
-        if start == 0 and (self._first_size is None or stop <= self._first_size):
-            return self._first[:stop]
-        return _aging_query(today=self.today, currency=self.currency, limit=max(0, stop - start), offset=start)[0]
+        start, stop = index.start or 0, self._count if index.stop is None else min(index.stop, self._count)
+        if (start, stop) not in self._pages:
+            self._pages[start, stop] = _aging_rows(today=self.today, currency=self.currency, limit=max(0, stop - start), offset=start)
+        return self._pages[start, stop]
 
     def __iter__(self):
-        return iter(self[0:self._count])
+        return iter(_aging_rows(today=self.today, currency=self.currency, limit=None))
 
 
-def aging_report(*, today: dt.date, currency: str, limit: int | None = 50) -> dict:
+def aging_report(*, today: dt.date, currency: str) -> dict:
     """Open balances of posted invoices per account and bucket of days past due, with totals.
 
-    One query sums the open invoices (their `open_amount` column, kept by the services) per account in
-    SQL and returns the first `limit` accounts, worst first, with the book's totals; `rows` reads the
-    other pages on demand (`limit=None` reads every account at once, for the CSV)."""
-    first, totals, count = _aging_query(today=today, currency=currency, limit=limit)
-    zero = round_money(ZERO, currency)
-    totals = totals or {b: zero for b in BUCKETS}
-    rows = AgingRows(today=today, currency=currency, count=count, first=first, first_size=limit)
+    Summed in SQL over the open invoices only (their `open_amount` column, kept by the services): one
+    query for the book's totals, and `rows` (`AgingRows`) reads the accounts a page at a time, worst first;
+    iterating it reads every account (the CSV)."""
+    totals, count = _aging_totals(today=today, currency=currency)
+    rows = AgingRows(today=today, currency=currency, count=count)
     return {"rows": rows, "totals": totals, "total": sum_money(totals.values(), currency), "accounts": count,
             "currency": currency, "today": today}
 

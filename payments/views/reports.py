@@ -76,7 +76,7 @@ def reports(request):
 @role_required(READ)
 def aging_export(request):
     _form, currency, today = _params(request)
-    aging = aging_report(today=today, currency=currency, limit=None)
+    aging = aging_report(today=today, currency=currency)
     header = ["account_number", "account", "currency", *BUCKETS, "total", "credit_hold"]
     rows = ([r["number"], r["name"], currency, *(str(r["buckets"][b]) for b in BUCKETS), str(r["total"]), r["credit_hold"]]
             for r in aging["rows"])
