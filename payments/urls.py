@@ -31,6 +31,7 @@ urlpatterns = [
     path("bank/review/", operations.bank_review, name="bank-review"),
     path("bank/<int:pk>/", operations.bank_statement, name="bank-statement"),
     path("bank/<int:pk>/progress/", operations.bank_statement_progress, name="bank-statement-progress"),
+    path("bank/<int:pk>/retry/", operations.bank_statement_retry, name="bank-statement-retry"),
     path("bank/lines/<int:pk>/resolve/", operations.bank_line_resolve, name="bank-line-resolve"),
     path("reports/", reports.reports, name="reports"),
     path("reports/aging.csv", reports.aging_export, name="aging-export"),

@@ -121,6 +121,21 @@ def statement_match(*, statement_id: int, today: dt.date, actor=None) -> Stateme
     return statement
 
 
+def statement_match_again(*, statement: StatementImport, actor=None) -> StatementImport:
+    """Send a statement whose matching stopped back to the workers; its waiting lines are matched, the rest stay."""
+    with transaction.atomic():
+        again = StatementImport.objects.filter(pk=statement.pk, status=StatementImport.Status.FAILED).update(
+            status=StatementImport.Status.QUEUED, error="")
+        if not again:
+            raise InvalidTransition(_("Only a statement whose matching stopped can be matched again."))
+        audit_record(obj=statement, action="match_again", actor=actor, message=statement.file_name)
+        from payments.tasks import statement_match_task
+
+        transaction.on_commit(lambda: statement_match_task.delay(statement.pk))
+    statement.refresh_from_db()
+    return statement
+
+
 class _Book:
     """What one batch of lines names, read with a few queries, and the open amounts the batch's own
     matches have used so far (so two lines never pay the same balance twice)."""

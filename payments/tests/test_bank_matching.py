@@ -193,3 +193,27 @@ def test_matched_lines_write_the_rows_audit_and_events_of_a_recorded_payment(boo
     ])
     events = sorted(Event.objects.filter(type__in=["payment.received", "invoice.paid"]).values_list("type", "payload__id"))
     assert events == [("invoice.paid", a.pk), ("invoice.paid", b.pk), ("payment.received", payment.pk)]
+
+
+def test_a_stopped_statement_is_sent_back_to_the_workers_from_its_page(books, finance_client, monkeypatch,
+                                                                        django_capture_on_commit_callbacks):
+    content = HEADER + b"2026-06-01;1234,56;EUR;INV-000101;X\n"
+    statement, _ = services.statement_import(file_name="stop.csv", content=content, today=TODAY, background=True)
+    monkeypatch.setattr(bank_service, "_match_batch", lambda **kwargs: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        services.statement_match(statement_id=statement.pk, today=TODAY)
+    monkeypatch.undo()
+    page = finance_client.get(reverse("payments:bank-statement", args=[statement.pk])).content.decode()
+    assert "Matching stopped: division by zero." in page and 'id="statement-retry"' in page
+    assert finance_client.get(reverse("payments:bank-statement-retry", args=[statement.pk])).status_code == 405
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = finance_client.post(reverse("payments:bank-statement-retry", args=[statement.pk]), follow=True)
+    assert [str(m) for m in response.context["messages"]] == ["The lines not matched yet are being matched again."]
+    statement.refresh_from_db()
+    assert (statement.status, statement.error, len(callbacks)) == ("queued", "", 1)
+    response = finance_client.post(reverse("payments:bank-statement-retry", args=[statement.pk]), follow=True)
+    assert [str(m) for m in response.context["messages"]] == ["Only a statement whose matching stopped can be matched again."]
+    with time_machine.travel(dt.datetime(2026, 6, 10, 10, tzinfo=dt.UTC), tick=False):
+        statement_match_task.apply(args=[statement.pk])
+    statement.refresh_from_db()
+    assert (statement.status, statement.matched_count) == ("done", 1)

@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from billing_site import clock
 from billing_site.errors import DomainError
@@ -141,6 +142,20 @@ def bank_statement(request, pk: int):
     statement = get_object_or_404(StatementImport, pk=pk)
     lines = statement.lines.select_related("payment", "account").prefetch_related("candidate_invoices")
     return render(request, "payments/bank_statement.html", {"statement": statement, "lines": lines})
+
+
+@role_required(WRITE)
+@require_POST
+def bank_statement_retry(request, pk: int):
+    """Send a statement whose matching stopped back to the workers."""
+    statement = get_object_or_404(StatementImport, pk=pk)
+    try:
+        services.statement_match_again(statement=statement, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("The lines not matched yet are being matched again."))
+    return redirect("payments:bank-statement", pk=statement.pk)
 
 
 @role_required(WRITE)
