@@ -313,12 +313,14 @@ class StatementSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = StatementImport
-        fields = ["id", "file_name", "file_hash", "format", "lines_count", "matched_count", "imported_at", "lines"]
+        fields = ["id", "file_name", "file_hash", "format", "status", "lines_count", "processed_count", "matched_count", "error",
+                  "imported_at", "finished_at", "lines"]
 
 
 class StatementViewSet(SummaryListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, RecurViewSet):
-    """Bank statements: POST a file (multipart `file`) to import it; the same file twice returns the first import (200).
-    The list leaves out `lines` unless `?expand=lines`."""
+    """Bank statements: POST a file (multipart `file`) to import it (201, `status` queued: a worker matches the
+    lines; GET the statement to follow `processed_count` until `status` is done); the same file twice returns the
+    first import (200). The list leaves out `lines` unless `?expand=lines`."""
 
     queryset = StatementImport.objects.order_by("-id")
     list_expandable = {"lines": ("lines__candidate_invoices",)}
@@ -331,7 +333,8 @@ class StatementViewSet(SummaryListMixin, mixins.ListModelMixin, mixins.RetrieveM
         if upload is None:
             raise ValidationFailed(fields={"file": ["Attach the statement file as `file`."]})
         statement, created = services.statement_import(file_name=upload.name, content=upload.read(), today=clock.today(),
-                                                       actor=request.user)
+                                                       actor=request.user, background=True)
+        statement.refresh_from_db()
         return Response(self.get_serializer(statement).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 

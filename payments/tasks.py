@@ -25,3 +25,12 @@ def dunning_daily() -> dict:
     from payments import services
 
     return services.dunning_run(today=clock.today())
+
+
+@shared_task(name="payments.tasks.statement_match_task", acks_late=True)
+def statement_match_task(statement_id: int) -> dict:
+    """Match an uploaded bank statement's lines (safe to run twice: only waiting lines are matched)."""
+    from payments import services
+
+    statement = services.statement_match(statement_id=statement_id, today=clock.today())
+    return {"statement": statement.pk, "status": statement.status, "matched": statement.matched_count}

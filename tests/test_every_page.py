@@ -126,7 +126,7 @@ IDS: list[tuple[str, Callable[[], list[dict]]]] = [
     ("payments:credit-note", rows("invoicing.CreditNote", vary="status")),
     ("payments:run", rows("payments.PaymentRun")),
     ("payments:dunning-step", rows("payments.DunningStep")),
-    ("payments:bank-statement", rows("payments.StatementImport")),
+    ("payments:bank-statement*", rows("payments.StatementImport")),
     ("payments:bank-line-*", rows("payments.StatementLine", vary="status")),
     ("payments:*", rows("payments.Payment", vary="source")),
     ("api:invoice-balance-*", rows("invoicing.Invoice", status="posted")),

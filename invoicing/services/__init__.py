@@ -10,6 +10,7 @@ from invoicing.services.documents import (
     invoice_post,
     invoice_regenerate,
     invoice_settle,
+    invoices_settle,
     payment_status_for,
 )
 from invoicing.services.opening import invoice_create_opening
@@ -39,6 +40,7 @@ __all__ = [
     "invoice_post",
     "invoice_regenerate",
     "invoice_settle",
+    "invoices_settle",
     "invoice_run_cancel",
     "invoice_run_create",
     "invoice_run_execute",

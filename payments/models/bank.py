@@ -17,11 +17,22 @@ class StatementImport(models.Model):
         CSV = "csv", _("CSV")
         CAMT053 = "camt053", _("CAMT.053 XML")
 
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting for a worker")
+        MATCHING = "matching", _("Matching")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
     file_name = models.CharField(_("file"), max_length=200)
     file_hash = models.CharField(_("SHA-256"), max_length=64, unique=True)
     format = models.CharField(_("format"), max_length=10, choices=Format.choices)
     lines_count = models.PositiveIntegerField(_("lines"), default=0)
     matched_count = models.PositiveIntegerField(_("matched"), default=0)
+    # Matching runs on a worker, a batch of lines per transaction; these say how far it got.
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DONE)
+    processed_count = models.PositiveIntegerField(_("lines matched so far"), default=0)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     imported_at = models.DateTimeField(_("imported"), auto_now_add=True)
     imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
@@ -33,9 +44,15 @@ class StatementImport(models.Model):
     def __str__(self) -> str:
         return self.file_name
 
+    @property
+    def percent(self) -> int:
+        """How much of the file is matched, 0–100."""
+        return 100 if not self.lines_count else min(100, self.processed_count * 100 // self.lines_count)
+
 
 class StatementLine(models.Model):
     class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
         MATCHED = "matched", _("Matched")
         UNMATCHED = "unmatched", _("Unmatched")
         AMBIGUOUS = "ambiguous", _("Ambiguous")

@@ -61,7 +61,12 @@ class Payment(models.Model):
         ordering = ["-received_date", "-id"]
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
-        indexes = [models.Index(fields=["account", "currency"]), models.Index(fields=["received_date"])]
+        indexes = [
+            models.Index(fields=["account", "currency"]),
+            models.Index(fields=["received_date"]),
+            # Unapplied money of an account (credit panel, allocation screens): a few rows among thousands.
+            models.Index(fields=["account", "currency"], condition=Q(unapplied_amount__gt=0), name="payment_unapplied_by_account"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
             models.CheckConstraint(condition=Q(allocated_amount__gte=0), name="payment_allocated_not_negative"),

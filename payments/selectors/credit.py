@@ -194,14 +194,21 @@ def _warnings(summary: CreditSummary) -> list[CreditWarning]:
 
 
 def _open_items(account, *, today: dt.date) -> list[OpenItem]:
-    from django.db.models import Q
+    """The account's open posted invoices one by one (from the open-invoices index), plus one item for the
+    settled invoices dated in the DSO window, which count towards credit sales only (their total, summed in SQL)."""
+    from django.db.models import Sum
 
     from invoicing.models import Invoice
+
     window_start = today - dt.timedelta(days=DSO_WINDOW_DAYS)
-    qs = Invoice.objects.filter(account=account, status=Invoice.Status.POSTED, currency=account.currency).filter(Q(open_amount__gt=0) | Q(invoice_date__gt=window_start))
-    rows = qs.values_list("total_amount", "open_amount", "invoice_date", "due_date")
     cur = account.currency
-    return [OpenItem(round_money(total, cur), round_money(balance, cur), invoiced, due) for total, balance, invoiced, due in rows]
+    posted = Invoice.objects.filter(account=account, status=Invoice.Status.POSTED, currency=cur)
+    rows = posted.filter(open_amount__gt=0).values_list("total_amount", "open_amount", "invoice_date", "due_date")
+    items = [OpenItem(round_money(total, cur), round_money(balance, cur), invoiced, due) for total, balance, invoiced, due in rows]
+    settled = posted.filter(open_amount__lte=0, invoice_date__gt=window_start, invoice_date__lte=today).aggregate(s=Sum("total_amount"))["s"]
+    if settled:
+        items.append(OpenItem(round_money(settled, cur), ZERO, today, today))
+    return items
 
 
 def _unapplied(account) -> Decimal:

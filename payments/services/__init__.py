@@ -16,6 +16,8 @@ from payments.services.bank import (
     statement_line_assign,
     statement_line_ignore,
     statement_line_match,
+    statement_match,
+    statement_match_again,
 )
 from payments.services.dunning import dunning_run, dunning_step_save
 from payments.services.runs import (
@@ -52,6 +54,8 @@ __all__ = [
     "payment_run_start",
     "payment_unallocate",
     "statement_import",
+    "statement_match",
+    "statement_match_again",
     "statement_line_assign",
     "statement_line_ignore",
     "statement_line_match",

@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from billing_site import clock
 from billing_site.errors import DomainError
@@ -112,14 +113,18 @@ def bank(request):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
+            # The lines are stored now; a worker matches them and the statement page follows it.
             statement, created = services.statement_import(
-                file_name=upload.name, content=upload.read(), today=clock.today(), actor=request.user)
+                file_name=upload.name, content=upload.read(), today=clock.today(), actor=request.user, background=True)
         except DomainError as exc:
             form_add_domain_error(form, exc)
         else:
-            if created:
+            statement.refresh_from_db()
+            if created and statement.status == StatementImport.Status.DONE:
                 messages.success(request, _("%(lines)s lines imported, %(matched)s matched.") % {
                     "lines": statement.lines_count, "matched": statement.matched_count})
+            elif created:
+                messages.success(request, _("%(lines)s lines imported; they are being matched.") % {"lines": statement.lines_count})
             else:
                 messages.warning(request, _("This file was already imported on %(date)s: nothing new was created.") % {
                     "date": statement.imported_at.date()})
@@ -135,6 +140,30 @@ def bank_statement(request, pk: int):
     statement = get_object_or_404(StatementImport, pk=pk)
     lines = statement.lines.select_related("payment", "account").prefetch_related("candidate_invoices")
     return render(request, "payments/bank_statement.html", {"statement": statement, "lines": lines})
+
+
+@role_required(WRITE)
+@require_POST
+def bank_statement_retry(request, pk: int):
+    """Send a statement whose matching stopped back to the workers."""
+    statement = get_object_or_404(StatementImport, pk=pk)
+    try:
+        services.statement_match_again(statement=statement, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("The lines not matched yet are being matched again."))
+    return redirect("payments:bank-statement", pk=statement.pk)
+
+
+@role_required(WRITE)
+def bank_statement_progress(request, pk: int):
+    """The matching progress block (HTMX polls it every 2 s); once matched, the whole page reloads."""
+    statement = get_object_or_404(StatementImport, pk=pk)
+    response = render(request, "payments/_statement_progress.html", {"statement": statement})
+    if statement.status == StatementImport.Status.DONE and request.headers.get("HX-Request"):
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @role_required(WRITE)

@@ -49,7 +49,8 @@ def test_record_a_payment_auto_allocate_and_refund(page):
     shot(page, "payment-detail-refunded")
 
 
-def test_import_a_bank_file_and_resolve_an_unmatched_line(page, tmp_path):
+def test_import_a_bank_file_and_resolve_an_unmatched_line(page, tmp_path, celery_eager):
+    # celery_eager: the matching task runs in the web process as the upload commits, as a free worker would.
     make_user("b-bank", Role.FINANCE)
     today = clock.today()
     martin = AccountFactory(name="Boulangeries Martin", legal_name="Boulangeries Martin SAS")
@@ -84,6 +85,40 @@ def test_import_a_bank_file_and_resolve_an_unmatched_line(page, tmp_path):
     assert "already imported" in page.text_content(".messages")
     assert Payment.objects.count() == 2
     shot(page, "bank-review-done")
+
+
+def test_a_bank_file_shows_its_matching_progress_until_the_worker_is_done(page, tmp_path):
+    from payments.models import StatementImport
+    from payments.tasks import statement_match_task
+
+    make_user("b-prog", Role.FINANCE)
+    today = clock.today()
+    martin = AccountFactory(name="Boulangeries Martin", legal_name="Boulangeries Martin SAS")
+    invoice = posted_invoice(martin, ["1234.56"], invoice_date=today - dt.timedelta(days=20), number="INV-009101")
+    other = posted_invoice(martin, ["80.00"], invoice_date=today - dt.timedelta(days=10), number="INV-009102")
+    path = tmp_path / "releve-juin.csv"
+    path.write_text(
+        "date;amount;currency;reference;counterparty\n"
+        f"{today.isoformat()};1 234,56;EUR;VIR FACT INV-009101;X\n"
+        f"{today.isoformat()};80,00;EUR;paiement;VIR SEPA BOULANGERIES MARTIN SAS\n"
+        f"{today.isoformat()};12,00;EUR;?;Inconnu\n", encoding="utf-8")
+    login(page, "b-prog", "pw-b-prog")
+    page.goto(page.base_url + "/payments/bank/")
+    page.set_input_files("#id_file", str(path))
+    page.click("#upload-form button[type=submit]")
+    # No worker has taken it yet: the page says so and polls.
+    page.wait_for_selector("#statement-progress")
+    assert "3 lines imported; they are being matched." in page.text_content(".messages")
+    assert page.text_content("#statement-status").strip() == "Waiting for a worker"
+    assert page.text_content("#statement-percent").strip() == "0 %"
+    shot(page, "bank-statement-progress")
+    # A worker matches the lines; the next poll reloads the page with the result.
+    statement_match_task.apply(args=[StatementImport.objects.get().pk])
+    page.wait_for_selector("#statement-progress", state="detached", timeout=15_000)
+    assert page.text_content("#statement-lines tbody").count("Matched") == 2
+    assert "2 of 3 lines matched." in page.text_content("main")
+    assert [invoice_balance(i) for i in (invoice, other)] == [D("0.00"), D("0.00")]
+    shot(page, "bank-statement-matched")
 
 
 def test_an_overdue_account_goes_on_credit_hold_and_the_quote_page_warns(page):
