@@ -524,6 +524,17 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
+_COUNTRY_NAMES: dict[tuple[str, str], str] = {}
+
+
+def _country_name(code: str) -> str:
+    """The country's name in the active language, remembered (a run names the same few countries 50,000 times)."""
+    key = (translation.get_language() or "en", code)
+    if key not in _COUNTRY_NAMES:
+        _COUNTRY_NAMES[key] = country_name(code)
+    return _COUNTRY_NAMES[key]
+
+
 def snapshot_for(*, account: dict, legal_entity: dict, contract_number: str | None = None, payment_terms_days: int) -> dict:
     """What a posted document prints, frozen: the account's and legal entity's details at posting."""
 
@@ -532,7 +543,7 @@ def snapshot_for(*, account: dict, legal_entity: dict, contract_number: str | No
         parts = [row.get("address_line1"), row.get("address_line2"), city]
         if with_region:
             parts.append(row.get("region"))
-        parts.append(country_name(row["country"]) if row.get("country") else "")
+        parts.append(_country_name(row["country"]) if row.get("country") else "")
         return [p for p in parts if p]
 
     return {
