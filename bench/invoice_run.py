@@ -173,7 +173,7 @@ def copy_floor(*, run_id: int, audit_after: int, events_after: int, everything: 
             counts[table] = data[table].count(b"\n")
         scratch = {table: f"floor_{table}" for table in sources}
         for table, copy_table in scratch.items():
-            cursor.execute(f"DROP TABLE IF EXISTS {copy_table}")
+            cursor.execute(f"DROP TABLE IF EXISTS {copy_table} CASCADE")
             cursor.execute(f"CREATE TABLE {copy_table} (LIKE {table} INCLUDING ALL)")
         for table, copy_table in scratch.items() if foreign_keys else ():
             cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f'",
@@ -190,7 +190,7 @@ def copy_floor(*, run_id: int, audit_after: int, events_after: int, everything: 
     elapsed = time.perf_counter() - start
     with connection.cursor() as cursor:
         for copy_table in reversed(list(scratch.values())):
-            cursor.execute(f"DROP TABLE {copy_table}")
+            cursor.execute(f"DROP TABLE IF EXISTS {copy_table} CASCADE")
     return elapsed, counts
 
 
