@@ -70,6 +70,21 @@ def wait_ready(app, proc: subprocess.Popen, timeout: float = 60.0) -> None:
     sys.exit("the worker did not answer a ping within a minute")
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its live children: the workers' own work, whatever
+    else runs on the machine."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid] + [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def stop_workers(proc: subprocess.Popen) -> None:
     """Warm shutdown (SIGTERM to the worker's main process), then kill after 30 s."""
     if proc.poll() is not None:
@@ -243,6 +258,7 @@ def main():
         wait_ready(app, proc)
         print(f"celery worker up (pid {proc.pid}, {args.workers} processes, broker {os.environ['CELERY_BROKER_URL']}); "
               f"load average before the run {loadavg()}")
+        cpu_before = tree_cpu_seconds(proc.pid)
         start = time.perf_counter()
         run = invoice_run_create(actor=None, target_date=target, auto_post=True, send_documents=False, chunk_size=args.chunk_size)
         while True:
@@ -254,6 +270,7 @@ def main():
                 sys.exit(f"the worker died during the run (exit {proc.returncode}); see {log_path}")
         elapsed = time.perf_counter() - start
         load_after = loadavg()
+        worker_cpu = tree_cpu_seconds(proc.pid) - cpu_before
     finally:
         stop_workers(proc)
     connections.close_all()
@@ -268,7 +285,7 @@ def main():
         print("checked: one posted invoice per account, every line, totals to the cent, numbers unique and gap-free, nothing left due")
     print(f"run time {elapsed:.1f} s through {args.workers} Celery worker processes on Redis "
           f"({run.invoices_count / elapsed:,.0f} invoices/s, {run.lines_count / elapsed:,.0f} lines/s); "
-          f"load average at the end {load_after}")
+          f"load average at the end {load_after}; the workers' processes used {worker_cpu:.1f} s of CPU")
     if not args.no_floor:
         # The floor of the issue: the same rows, the same indexes (and unique and check constraints).
         floor, counts = copy_floor(run_id=run.pk, audit_after=audit_after, events_after=events_after, everything=False)
