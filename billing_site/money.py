@@ -21,6 +21,7 @@ def minor_units(currency: str) -> int:
     return get_currency_precision(currency.upper())
 
 
+@lru_cache(maxsize=64)
 def quantum(currency: str) -> Decimal:
     """The smallest amount of the currency, e.g. Decimal('0.01') for EUR."""
     return Decimal(1).scaleb(-minor_units(currency))

@@ -15,7 +15,13 @@ from django.utils.translation import gettext as _
 
 from billing_site.money import round_money, sum_money, to_decimal
 
-from .exact import PricingError, as_fraction, exact_context, format_fraction, round_fraction_money
+from .exact import (
+    _EXACT_CONTEXT,
+    PricingError,
+    as_fraction,
+    format_fraction,
+    round_fraction_money,
+)
 from .periods import Period, billing_periods
 from .proration import DayCount, Factor
 
@@ -120,8 +126,9 @@ def tax_for_line(*, net_amount: Decimal, rate_percent: Decimal, currency: str) -
         )
     if rate_percent < 0:
         raise PricingError(_("A tax rate must not be negative."))
-    with exact_context():
-        exact = net_amount * rate_percent / HUNDRED
+    # The exact context's own methods: exact (Inexact traps) without switching the thread's context
+    # for each of the run's 600,000 lines.
+    exact = _EXACT_CONTEXT.divide(_EXACT_CONTEXT.multiply(net_amount, rate_percent), HUNDRED)
     return round_money(exact, currency)
 
 

@@ -9,7 +9,7 @@ back with the number of ids it asked for and aborts when they differ.
 from datetime import date
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from billing_site.audit import audit_record
@@ -123,8 +123,20 @@ def schedule_entries_mark_billed(*, entry_ids: list[int], billed_at) -> int:
     """Mark pending entries billed; returns how many were (compare with len(entry_ids) and abort if fewer).
 
     Usage entries not rated yet (no amount) are not billed."""
+    entry_ids = list(entry_ids)
+    if connection.vendor == "postgresql":
+        # An invoice run claims ~1,000 entries per transaction: one array parameter, not 1,000 placeholders
+        # that the driver would splice into the statement text on every call.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {ScheduleEntry._meta.db_table} SET status = %s, billed_at = %s "
+                "WHERE id = ANY(%s::bigint[]) AND status = %s AND amount IS NOT NULL",
+                [ScheduleEntry.Status.BILLED, billed_at, "{" + ",".join(str(int(i)) for i in entry_ids) + "}",
+                 ScheduleEntry.Status.PENDING],
+            )
+            return cursor.rowcount
     return ScheduleEntry.objects.filter(
-        pk__in=list(entry_ids), status=ScheduleEntry.Status.PENDING, amount__isnull=False
+        pk__in=entry_ids, status=ScheduleEntry.Status.PENDING, amount__isnull=False
     ).update(status=ScheduleEntry.Status.BILLED, billed_at=billed_at)
 
 

@@ -28,6 +28,7 @@ from fractions import Fraction
 
 from django.db import connection
 from django.db.models import Sum
+from django.db.models.expressions import RawSQL
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -181,6 +182,13 @@ class ReferenceCache:
     def __init__(self):
         self._entities = None
         self._tax_rules = None
+        self._queries: dict = {}
+
+    def compiled(self, key, build):
+        """A statement compiled once per chunk (the ORM's compilation is paid once, not per group)."""
+        if key not in self._queries:
+            self._queries[key] = build()
+        return self._queries[key]
 
     @property
     def legal_entities(self) -> dict[int, dict]:
@@ -209,15 +217,18 @@ def load_context(
     """Everything needed to bill these accounts up to `target_date`, in a few queries."""
     refs = refs or ReferenceCache()
     account_ids = list(account_ids)
-    if entry_ids is not None:
-        entry_qs = ScheduleEntry.objects.filter(id__in=list(entry_ids), status=ScheduleEntry.Status.PENDING)
+    if entry_ids is None and is_postgresql():
+        rows, accounts = _load_due_pg(account_ids=account_ids, target_date=target_date, filters=filters, refs=refs)
     else:
-        entry_qs = ScheduleEntry.objects.filter(due_entries_q(target_date=target_date, filters=filters))
-    rows = list(entry_qs.filter(account_id__in=account_ids).order_by("account_id", "contract_id", "subscription_id", "period_start", "id").values(*ENTRY_FIELDS))
+        if entry_ids is not None:
+            entry_qs = ScheduleEntry.objects.filter(id__in=list(entry_ids), status=ScheduleEntry.Status.PENDING)
+        else:
+            entry_qs = ScheduleEntry.objects.filter(due_entries_q(target_date=target_date, filters=filters))
+        rows = list(entry_qs.filter(account_id__in=account_ids).order_by(*ENTRY_ORDER).values(*ENTRY_FIELDS))
+        accounts = {row["id"]: row for row in Account.objects.filter(id__in=account_ids).values(*ACCOUNT_FIELDS)}
     entries: dict[int, list[dict]] = defaultdict(list)
     for row in rows:
         entries[row["account_id"]].append(row)
-    accounts = {row["id"]: row for row in Account.objects.filter(id__in=account_ids).values(*ACCOUNT_FIELDS)}
 
     usage_rows = [r for r in rows if r["kind"] == Kind.USAGE]
     usage_daily: dict[int, list] = defaultdict(list)
@@ -244,6 +255,44 @@ def load_context(
         target_date=target_date, accounts=accounts, entries=entries, legal_entities=refs.legal_entities,
         tax_rules=refs.tax_rules, usage_daily=usage_daily, usage_specs=usage_specs, credited_lines=credited_lines,
     )
+
+
+ENTRY_ORDER = ("account_id", "contract_id", "subscription_id", "period_start", "id")
+_ARRAY = "{}"  # the account ids' parameter in a compiled statement, replaced per group
+
+
+def _array(ids) -> str:
+    return "{" + ",".join(str(int(i)) for i in ids) + "}"
+
+
+def _compile(queryset) -> tuple[str, list, int]:
+    sql, params = queryset.query.sql_with_params()
+    params = list(params)
+    return sql, params, params.index(_ARRAY)
+
+
+def _load_due_pg(*, account_ids, target_date, filters, refs: ReferenceCache) -> tuple[list[dict], dict[int, dict]]:
+    """PostgreSQL: the group's due entries and accounts through statements compiled once per chunk, the
+    account ids passed as one array (a group is 100 accounts and ~1,200 entries)."""
+    ids = RawSQL("SELECT unnest(%s::bigint[])", [_ARRAY])
+    key = ("entries", target_date, repr(sorted((filters or {}).items())))
+    entry_sql = refs.compiled(key, lambda: _compile(
+        ScheduleEntry.objects.filter(due_entries_q(target_date=target_date, filters=filters), account_id__in=ids)
+        .order_by(*ENTRY_ORDER).values_list(*ENTRY_FIELDS)))
+    account_sql = refs.compiled("accounts", lambda: _compile(Account.objects.filter(id__in=ids).values_list(*ACCOUNT_FIELDS)))
+    array = _array(account_ids)
+    with connection.cursor() as cursor:
+        sql, params, at = entry_sql
+        params = list(params)
+        params[at] = array
+        cursor.execute(sql, params)
+        rows = [dict(zip(ENTRY_FIELDS, row, strict=True)) for row in cursor.fetchall()]
+        sql, params, at = account_sql
+        params = list(params)
+        params[at] = array
+        cursor.execute(sql, params)
+        accounts = {row[0]: dict(zip(ACCOUNT_FIELDS, row, strict=True)) for row in cursor.fetchall()}
+    return rows, accounts
 
 
 def spec_from_snapshot(snapshot: dict | None, unit_price) -> PriceSpec | str:
@@ -476,6 +525,17 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
+_COUNTRY_NAMES: dict[tuple[str, str], str] = {}
+
+
+def _country_name(code: str) -> str:
+    """The country's name in the active language, remembered (a run names the same few countries 50,000 times)."""
+    key = (translation.get_language() or "en", code)
+    if key not in _COUNTRY_NAMES:
+        _COUNTRY_NAMES[key] = country_name(code)
+    return _COUNTRY_NAMES[key]
+
+
 def snapshot_for(*, account: dict, legal_entity: dict, contract_number: str | None = None, payment_terms_days: int) -> dict:
     """What a posted document prints, frozen: the account's and legal entity's details at posting."""
 
@@ -484,7 +544,7 @@ def snapshot_for(*, account: dict, legal_entity: dict, contract_number: str | No
         parts = [row.get("address_line1"), row.get("address_line2"), city]
         if with_region:
             parts.append(row.get("region"))
-        parts.append(country_name(row["country"]) if row.get("country") else "")
+        parts.append(_country_name(row["country"]) if row.get("country") else "")
         return [p for p in parts if p]
 
     return {

@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
@@ -205,7 +205,13 @@ def _lock_accounts(account_ids: list[int]) -> list[int]:
     """Lock the accounts' rows; those another run holds are skipped (it is billing them now)."""
     if not is_postgresql():
         return list(account_ids)  # SQLite: one writer at a time already
-    locked = set(Account.objects.select_for_update(skip_locked=True).filter(id__in=account_ids).values_list("id", flat=True))
+    # One array parameter for the group's ids (hundreds of placeholders cost more to build than the lock).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {Account._meta.db_table} WHERE id = ANY(%s::bigint[]) FOR UPDATE SKIP LOCKED",
+            ["{" + ",".join(str(int(a)) for a in account_ids) + "}"],
+        )
+        locked = {row[0] for row in cursor.fetchall()}
     return [a for a in account_ids if a in locked]
 
 

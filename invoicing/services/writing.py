@@ -87,6 +87,12 @@ def write_bills(
 
     invoice_docs = [doc for bill in bills for doc in bill.invoices]
     credit_docs = [doc for bill in bills for doc in bill.credit_notes]
+    if connection.vendor == "postgresql":
+        _write_bills_pg(
+            invoice_docs, credit_docs, entry_ids=entry_ids, result=result, ctx=ctx, run_id=run_id, auto_post=auto_post,
+            invoice_date=invoice_date, now=now, actor=actor, actor_label=actor_label, rebill_of=rebill_of,
+        )
+        return result
     invoices = _create_invoices(invoice_docs, ctx=ctx, run_id=run_id, invoice_date=invoice_date, rebill_of=rebill_of)
     rows = []
     for invoice, doc in zip(invoices, invoice_docs, strict=True):
@@ -102,22 +108,7 @@ def write_bills(
     result.lines = len(rows)
 
     credit_notes = _create_credit_notes(credit_docs, ctx=ctx, run_id=run_id, actor=actor)
-    credit_lines = []
-    for note, doc in zip(credit_notes, credit_docs, strict=True):
-        for position, line in enumerate(doc.lines, start=1):
-            credit_lines.append(
-                CreditNoteLine(
-                    credit_note_id=note.pk, position=position, source=line.source, invoice_line_id=line.invoice_line_id,
-                    schedule_entry_id=line.entry_id, credit_key=line.entry_id, description=line.description,
-                    period_start=line.period_start, period_end=line.period_end, quantity=line.quantity,
-                    unit_price=line.unit_price, factor_display=line.factor_display, net_amount=line.net_amount,
-                    tax_rate_percent=line.tax_rate_percent, tax_label=line.tax_label, tax_amount=line.tax_amount,
-                    total_amount=line.total_amount,
-                )
-            )
-        result.totals[doc.currency] -= doc.total_amount
-    CreditNoteLine.objects.bulk_create(credit_lines, batch_size=1000)
-    result.lines += len(credit_lines)
+    _write_credit_lines(credit_notes, credit_docs, result)
 
     # The claim: pending → billed, conditionally. Anything less than all means a concurrent change.
     changed = entries_mark_billed(entry_ids=entry_ids, billed_at=now)
@@ -149,6 +140,138 @@ def write_bills(
     return result
 
 
+def _write_bills_pg(invoice_docs, credit_docs, *, entry_ids, result, ctx, run_id, auto_post, invoice_date, now, actor,
+                    actor_label, rebill_of) -> None:
+    """PostgreSQL: every bulk write is a COPY of plain tuples, and an invoice row is written once, as it ends.
+
+    The order keeps the guard on posted invoices (a line may only be added to a draft) and keeps the
+    numbering late: the invoice ids are taken from the sequence, the lines are copied first (their
+    foreign key to the invoice is deferred to commit), the schedule entries are claimed, and only then
+    are the numbers taken — the series rows stay locked until commit — and the invoices copied, already
+    posted when the run posts.
+    """
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    label = (actor_label or (actor.get_username() if user else "system"))[:150]
+    ids = _next_ids("invoicing_invoice", len(invoice_docs))
+    line_rows = []
+    amounts = []
+    for pk, doc in zip(ids, invoice_docs, strict=True):
+        for position, line in enumerate(doc.lines, start=1):
+            line_rows.append((
+                pk, position, line.source, line.entry_id, line.entry_id, line.subscription_id, line.description,
+                line.period_start, line.period_end, line.quantity, line.unit_price, line.factor_numerator,
+                line.factor_denominator, line.factor_display, line.net_amount, line.tax_rate_percent, line.tax_label,
+                line.tax_amount, line.total_amount, line.invoice_line_id,
+            ))
+        subtotal, tax = doc.subtotal_amount, doc.tax_amount
+        amounts.append((subtotal, tax, subtotal + tax))
+        result.totals[doc.currency] += subtotal + tax
+    _insert_invoice_lines(line_rows)
+    result.lines = len(line_rows)
+
+    credit_notes = _create_credit_notes(credit_docs, ctx=ctx, run_id=run_id, actor=actor)
+    _write_credit_lines(credit_notes, credit_docs, result)
+
+    # The claim: pending → billed, conditionally. Anything less than all means a concurrent change.
+    if entries_mark_billed(entry_ids=entry_ids, billed_at=now) != len(entry_ids):
+        raise ScheduleMoved()
+
+    numbers: list[tuple[int | None, str | None]] = [(None, None)] * len(invoice_docs)
+    if auto_post:
+        by_entity = defaultdict(list)
+        for index, doc in enumerate(invoice_docs):
+            by_entity[doc.legal_entity_id].append(index)
+        # Series rows are locked in one order (legal entity id, invoices before credit notes) so two
+        # writers cannot deadlock.
+        for entity_id in sorted(by_entity):
+            indexes = by_entity[entity_id]
+            series, first = numbers_take(legal_entity_id=entity_id, document_type=DocumentType.INVOICE, count=len(indexes))
+            for offset, index in enumerate(indexes):
+                numbers[index] = (first + offset, series.format(first + offset))
+    status = Invoice.Status.POSTED if auto_post else Invoice.Status.DRAFT
+    created = timezone.now()
+    posted_at, posted_by = (now, getattr(user, "pk", None)) if auto_post else (None, None)
+    invoice_rows, events, audit_rows = [], [], []
+    message = _("Invoice run %(id)s") % {"id": run_id} if run_id else ""
+    action = "posted" if auto_post else "created"
+    rebill_id = rebill_of.pk if rebill_of is not None else None
+    for pk, doc, (subtotal, tax, total), (sequence, number) in zip(ids, invoice_docs, amounts, numbers, strict=True):
+        due = invoice_date + dt.timedelta(days=doc.payment_terms_days)
+        snapshot = snapshot_for(account=ctx.accounts[doc.account_id], legal_entity=ctx.legal_entities[doc.legal_entity_id],
+                                payment_terms_days=doc.payment_terms_days)
+        invoice_rows.append((
+            pk, doc.account_id, doc.legal_entity_id, doc.currency, doc.payment_terms_days, doc.contract_id, doc.language,
+            status, number, sequence, invoice_date, due, ctx.target_date, subtotal, tax, total, total,
+            PaymentStatus.PAID if total <= 0 else PaymentStatus.UNPAID, json.dumps(snapshot), "", run_id, rebill_id,
+            created, posted_at, posted_by,
+        ))
+        if auto_post:
+            events.append(("invoice.posted", doc.account_id, {
+                "id": pk, "number": number, "status": status, "currency": doc.currency, "invoice_date": invoice_date,
+                "due_date": due, "subtotal_amount": subtotal, "tax_amount": tax, "total_amount": total, "contract_id": doc.contract_id,
+            }))
+        audit_rows.append((created, posted_by, label, "invoicing.invoice", str(pk),
+                           (number or _("Draft invoice %(id)s") % {"id": pk})[:200], action, "", status, message, "{}"))
+    _copy_rows("invoicing_invoice", INVOICE_POSTED_COLUMNS, invoice_rows)
+
+    if auto_post:
+        _post_bulk(credit_notes, DocumentType.CREDIT_NOTE, now=now, actor=user, invoice_date=invoice_date, ctx=ctx)
+        events += [("credit_note.posted", c.account_id, fields_of(c, *CREDIT_NOTE_EVENT_FIELDS)) for c in credit_notes]
+        events_record_many(events)
+        result.posted_invoice_ids = ids
+        result.posted_credit_note_ids = [c.pk for c in credit_notes]
+    for note in credit_notes:
+        audit_rows.append((created, posted_by, label, "invoicing.creditnote", str(note.pk), str(note)[:200], action, "",
+                           note.status, message, "{}"))
+    _copy_rows("billing_site_auditlog", AUDIT_COPY_FIELDS, audit_rows)
+    result.invoice_ids = ids
+    result.credit_note_ids = [c.pk for c in credit_notes]
+
+
+INVOICE_POSTED_COLUMNS = (
+    "id", "account_id", "legal_entity_id", "currency", "payment_terms_days", "contract_id", "language", "status", "number",
+    "sequence", "invoice_date", "due_date", "target_date", "subtotal_amount", "tax_amount", "total_amount", "open_amount",
+    "payment_status", "snapshot", "pdf", "run_id", "rebill_of_id", "created_at", "posted_at", "posted_by_id",
+)
+
+
+def _next_ids(table: str, count: int) -> list[int]:
+    """`count` ids from the table's sequence, in one query."""
+    if not count:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)", [count])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _copy_rows(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """COPY plain tuples into a table (PostgreSQL)."""
+    if not rows:
+        return
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _write_credit_lines(credit_notes: list[CreditNote], credit_docs: list[DocDraft], result: WriteResult) -> None:
+    credit_lines = []
+    for note, doc in zip(credit_notes, credit_docs, strict=True):
+        for position, line in enumerate(doc.lines, start=1):
+            credit_lines.append(
+                CreditNoteLine(
+                    credit_note_id=note.pk, position=position, source=line.source, invoice_line_id=line.invoice_line_id,
+                    schedule_entry_id=line.entry_id, credit_key=line.entry_id, description=line.description,
+                    period_start=line.period_start, period_end=line.period_end, quantity=line.quantity,
+                    unit_price=line.unit_price, factor_display=line.factor_display, net_amount=line.net_amount,
+                    tax_rate_percent=line.tax_rate_percent, tax_label=line.tax_label, tax_amount=line.tax_amount,
+                    total_amount=line.total_amount,
+                )
+            )
+        result.totals[doc.currency] -= doc.total_amount
+    CreditNoteLine.objects.bulk_create(credit_lines, batch_size=1000)
+    result.lines += len(credit_lines)
+
+
 def _create_invoices(docs: list[DocDraft], *, ctx, run_id, invoice_date, rebill_of) -> list[Invoice]:
     objs = []
     for doc in docs:
@@ -169,36 +292,7 @@ def _create_invoices(docs: list[DocDraft], *, ctx, run_id, invoice_date, rebill_
                 run_id=run_id, rebill_of=rebill_of,
             )
         )
-    if connection.vendor == "postgresql" and objs:
-        return _copy_invoices(objs)
     return Invoice.objects.bulk_create(objs, batch_size=1000)
-
-
-INVOICE_COPY_FIELDS = (
-    "id", "account_id", "legal_entity_id", "currency", "payment_terms_days", "contract_id", "language", "status",
-    "invoice_date", "due_date", "target_date", "subtotal_amount", "tax_amount", "total_amount", "open_amount",
-    "payment_status", "snapshot", "pdf", "run_id", "rebill_of_id", "created_at",
-)
-
-
-def _copy_invoices(objs: list[Invoice]) -> list[Invoice]:
-    """Take ids from the sequence in one query, then COPY the rows (much faster than INSERT … VALUES)."""
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence('invoicing_invoice', 'id')) FROM generate_series(1, %s)", [len(objs)])
-        ids = [row[0] for row in cursor.fetchall()]
-        with cursor.cursor.copy(f"COPY invoicing_invoice ({', '.join(INVOICE_COPY_FIELDS)}) FROM STDIN") as copy:
-            for pk, obj in zip(ids, objs, strict=True):
-                obj.pk, obj.created_at = pk, now
-                copy.write_row((
-                    pk, obj.account_id, obj.legal_entity_id, obj.currency, obj.payment_terms_days, obj.contract_id,
-                    obj.language, obj.status, obj.invoice_date, obj.due_date, obj.target_date, obj.subtotal_amount,
-                    obj.tax_amount, obj.total_amount, obj.open_amount, obj.payment_status, json.dumps(obj.snapshot), "",
-                    obj.run_id, obj.rebill_of_id, now,
-                ))
-    for obj in objs:
-        obj._state.adding, obj._state.db = False, "default"
-    return objs
 
 
 AUDIT_COPY_FIELDS = ("at", "actor_id", "actor_label", "object_type", "object_id", "object_repr", "action", "from_state",
@@ -206,14 +300,7 @@ AUDIT_COPY_FIELDS = ("at", "actor_id", "actor_label", "object_type", "object_id"
 
 
 def _insert_audit(rows: list[AuditLog]) -> None:
-    if connection.vendor != "postgresql":
-        AuditLog.objects.bulk_create(rows, batch_size=1000)
-        return
-    now = timezone.now()
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY billing_site_auditlog ({', '.join(AUDIT_COPY_FIELDS)}) FROM STDIN") as copy:
-        for r in rows:
-            copy.write_row((now, r.actor_id, r.actor_label, r.object_type, r.object_id, r.object_repr, r.action, r.from_state,
-                            r.to_state, r.message, json.dumps(r.data or {})))
+    AuditLog.objects.bulk_create(rows, batch_size=1000)
 
 
 def _create_credit_notes(docs: list[DocDraft], *, ctx, run_id, actor) -> list[CreditNote]:
@@ -266,36 +353,12 @@ def _post_bulk(objs, document_type, *, now, actor, invoice_date, ctx) -> None:
     fields = ["status", "number", "sequence", "posted_at", "posted_by"] + (
         ["invoice_date", "due_date"] if is_invoice else ["credit_date"]
     )
-    if connection.vendor == "postgresql" and is_invoice:
-        _update_posted_pg(objs, now=now, actor=actor)
-    else:
-        type(objs[0]).objects.bulk_update(objs, fields, batch_size=500)
-
-
-def _update_posted_pg(invoices: list[Invoice], *, now, actor) -> None:
-    """One UPDATE … FROM (VALUES …) for a batch of invoices (bulk_update's CASE is slower)."""
-    values = ", ".join(["(%s::bigint, %s, %s::bigint, %s::date, %s::date)"] * len(invoices))
-    params = []
-    for inv in invoices:
-        params += [inv.pk, inv.number, inv.sequence, inv.invoice_date, inv.due_date]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE invoicing_invoice AS i SET status = 'posted', number = v.number, sequence = v.seq, "
-            "invoice_date = v.idate, due_date = v.ddate, posted_at = %s, posted_by_id = %s "
-            f"FROM (VALUES {values}) AS v(id, number, seq, idate, ddate) WHERE i.id = v.id AND i.status = 'draft'",
-            [now, getattr(actor, "pk", None), *params],
-        )
+    type(objs[0]).objects.bulk_update(objs, fields, batch_size=500)
 
 
 def _insert_invoice_lines(rows: list[tuple]) -> None:
     """COPY on PostgreSQL (the run's largest write by far); bulk_create elsewhere."""
-    if not rows:
-        return
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            sql = f"COPY invoicing_invoiceline ({', '.join(LINE_COLUMNS)}) FROM STDIN"
-            with cursor.cursor.copy(sql) as copy:
-                for row in rows:
-                    copy.write_row(row)
+        _copy_rows("invoicing_invoiceline", LINE_COLUMNS, rows)
         return
     InvoiceLine.objects.bulk_create([InvoiceLine(**dict(zip(LINE_COLUMNS, row, strict=True))) for row in rows], batch_size=500)

@@ -251,3 +251,41 @@ def test_the_database_refuses_changes_to_posted_invoices_and_their_lines(account
     with transaction.atomic():
         InvoiceLine.objects.filter(pk=line.pk).update(billing_key=None)
         Invoice.objects.filter(pk=invoice.pk).update(status="cancelled", pdf="x.pdf")
+
+
+def test_a_posting_run_copies_each_invoice_once_posted_with_its_event_and_audit_row(accounts_with_contracts):
+    from billing_site.events import fields_of
+    from billing_site.models import AuditLog, Event
+    from invoicing.services.writing import INVOICE_EVENT_FIELDS
+
+    updates_before = invoice_row_updates()
+    run = services.invoice_run_execute(run=services.invoice_run_create(
+        actor=None, target_date=date(2025, 1, 1), invoice_date=date(2025, 1, 2), auto_post=True, send_documents=False, start=False))
+    invoices = list(Invoice.objects.filter(run=run).order_by("sequence"))
+    assert [i.sequence for i in invoices] == list(range(1, 13))
+    assert {(i.status, i.invoice_date, i.due_date, i.open_amount, i.payment_status, i.total_amount) for i in invoices} == {
+        ("posted", date(2025, 1, 2), date(2025, 2, 1), Decimal("120.00"), "unpaid", Decimal("120.00"))}
+    assert all(i.posted_at is not None and i.number == f"{catalog_prefix(i)}{i.sequence:06d}" for i in invoices)
+    # Each invoice's event carries what the stored invoice says, as `fields_of` would write it.
+    events = {e.payload["id"]: e for e in Event.objects.filter(type="invoice.posted")}
+    for invoice in invoices:
+        assert events[invoice.pk].payload == fields_of(invoice, *INVOICE_EVENT_FIELDS)
+        assert events[invoice.pk].account_id == invoice.account_id
+    audit = {a.object_id: a for a in AuditLog.objects.filter(object_type="invoicing.invoice", action="posted")}
+    assert {(audit[str(i.pk)].object_repr, audit[str(i.pk)].to_state) for i in invoices} == {(i.number, "posted") for i in invoices}
+    # Written once, already posted: no invoice row was updated after its insert.
+    assert invoice_row_updates() == updates_before
+
+
+def invoice_row_updates() -> int:
+    """Rows of invoicing_invoice updated so far (this backend's pending statistics flushed first)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute("SELECT n_tup_upd FROM pg_stat_user_tables WHERE relname = 'invoicing_invoice'")
+        return cursor.fetchone()[0]
+
+
+def catalog_prefix(invoice) -> str:
+    from invoicing.models import NumberSeries
+
+    return NumberSeries.objects.get(legal_entity_id=invoice.legal_entity_id, document_type="invoice").prefix
