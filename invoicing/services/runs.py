@@ -247,10 +247,12 @@ def _bill_group_in_transaction(*, run, chunk_id, accounts, end, refs, now) -> No
     chunk.totals = {k: str(v) for k, v in totals.items()}
     chunk.save(update_fields=["position", "accounts_failed", "accounts_skipped", "invoices_count", "credit_notes_count",
                               "lines_count", "totals", "heartbeat_at"])
-    if run.auto_post and run.send_documents and (result.posted_invoice_ids or result.posted_credit_note_ids):
-        from invoicing.services.delivery import documents_deliver_later
+    if run.auto_post and (result.posted_invoice_ids or result.posted_credit_note_ids):
+        from invoicing.services.delivery import documents_deliver_later, documents_render_later
 
-        documents_deliver_later(invoice_ids=result.posted_invoice_ids, credit_note_ids=result.posted_credit_note_ids)
+        # Posted documents get their PDF on the workers, in batches, whether or not the run sends them.
+        later = documents_deliver_later if run.send_documents else documents_render_later
+        later(invoice_ids=result.posted_invoice_ids, credit_note_ids=result.posted_credit_note_ids)
 
 
 def _record_failure(*, run, chunk_id, account_id, end, message) -> None:

@@ -191,7 +191,9 @@ def _write_bills_pg(invoice_docs, credit_docs, *, entry_ids, result, ctx, run_id
     status = Invoice.Status.POSTED if auto_post else Invoice.Status.DRAFT
     created = timezone.now()
     posted_at, posted_by = (now, getattr(user, "pk", None)) if auto_post else (None, None)
-    invoice_rows, events, audit_rows = [], [], []
+    invoice_rows: list[tuple] = []
+    events: list[tuple[str, int | None, dict]] = []
+    audit_rows: list[tuple] = []
     message = _("Invoice run %(id)s") % {"id": run_id} if run_id else ""
     action = "posted" if auto_post else "created"
     rebill_id = rebill_of.pk if rebill_of is not None else None

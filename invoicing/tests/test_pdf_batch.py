@@ -148,3 +148,32 @@ def test_credit_notes_are_rendered_in_the_batch_too(posted, settings, celery_eag
         assert handle.read() == delivery.document_pdf_bytes(note)
     assert tasks.documents_render_pdfs.delay([], [note.pk]).get() == 0
     assert _stored_files(settings) == [note.pdf.name]
+
+
+@pytest.mark.parametrize(("send_documents", "task"), [(False, "documents_render_pdfs"), (True, "documents_deliver")])
+def test_a_posting_run_gets_its_pdfs_on_the_workers_whether_or_not_it_sends(
+    catalog, monthly, send_documents, task, django_capture_on_commit_callbacks
+):
+    for _ in range(3):
+        activate(catalog=catalog, products=[(monthly, "1")], account=AccountFactory(), start=date(2025, 1, 1))
+    run = services.invoice_run_create(actor=None, target_date=date(2025, 1, 1), auto_post=True,
+                                      send_documents=send_documents, start=False)
+    other = "documents_deliver" if task == "documents_render_pdfs" else "documents_render_pdfs"
+    with mock.patch.object(getattr(tasks, task), "delay") as delay, mock.patch.object(getattr(tasks, other), "delay") as not_called:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.invoice_run_execute(run=run)
+    ids = sorted(Invoice.objects.filter(status="posted").values_list("pk", flat=True))
+    assert len(ids) == 3
+    assert delay.call_args_list == [mock.call(ids, [])]
+    assert not_called.call_args_list == []
+
+
+def test_a_run_that_does_not_post_renders_nothing(catalog, monthly, django_capture_on_commit_callbacks):
+    activate(catalog=catalog, products=[(monthly, "1")], account=AccountFactory(), start=date(2025, 1, 1))
+    run = services.invoice_run_create(actor=None, target_date=date(2025, 1, 1), auto_post=False, send_documents=False, start=False)
+    with mock.patch.object(tasks.documents_render_pdfs, "delay") as render, \
+            mock.patch.object(tasks.documents_deliver, "delay") as deliver:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.invoice_run_execute(run=run)
+    assert Invoice.objects.filter(status="draft").count() == 1
+    assert render.call_args_list == [] and deliver.call_args_list == []
