@@ -9,6 +9,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 COUNT_CAP = 10_000
+MAX_ROW = 2**63 - 1  # OFFSET/LIMIT are 64-bit integers in SQL
 
 
 class Pagination(pagination.PageNumberPagination):
@@ -43,9 +44,9 @@ class Pagination(pagination.PageNumberPagination):
                 number = int(raw)
             except (TypeError, ValueError):
                 raise NotFound(self.invalid_page_message) from None
-            if number < 1:
-                raise NotFound(self.invalid_page_message)
         offset = (number - 1) * size
+        if number < 1 or offset + size + 1 > MAX_ROW:  # no row lies beyond what the database can number
+            raise NotFound(self.invalid_page_message)
         rows = list(queryset[offset:offset + size + 1])  # one more than a page: is there a next one?
         if not rows and number > 1:
             raise NotFound(self.invalid_page_message)

@@ -84,7 +84,7 @@ def test_the_last_page(finance_api, five_accounts, monkeypatch):
     assert response.json()["error"]["message"] == "The last page is not known above 3 items: narrow the list with filters."
 
 
-@pytest.mark.parametrize("page", ["0", "-1", "abc", "4"])
+@pytest.mark.parametrize("page", ["0", "-1", "abc", "4", "last2", "9635651535683490794176512"])
 def test_a_page_out_of_range_is_not_found(finance_api, five_accounts, page):
     response = finance_api.get(URL, {"page_size": 2, "page": page})
     assert (response.status_code, response.json()["error"]["message"]) == (404, "Invalid page.")
