@@ -51,7 +51,7 @@ class EventViewSet(mixins.ListModelMixin, RecurViewSet):
             OpenApiParameter("account", int, description="Only the events of this account."),
         ],
         examples=[OpenApiExample("An invoice posted", response_only=True, value={
-            "count": 1, "next": None, "previous": None, "results": [{
+            "count": 1, "count_capped_at": None, "next": None, "previous": None, "results": [{
                 "id": "evt_5f0c2a9d1e7b4c3a8f6e2d10", "sequence": 42, "type": "invoice.posted",
                 "created_at": "2026-12-01T08:00:03Z", "account_id": 7,
                 "data": {"id": 11, "number": "INV000001", "status": "posted", "currency": "EUR", "total_amount": "1200.00"}}]})],
