@@ -300,6 +300,7 @@ SPECTACULAR_SETTINGS = {
         "CreditNoteKindEnum": "invoicing.models.CreditNote.Kind",
         "CreditNoteStatusEnum": "invoicing.models.CreditNote.Status",
         "InvoiceRunStatusEnum": "invoicing.models.InvoiceRun.Status",
+        "StatementImportStatusEnum": "payments.models.StatementImport.Status",
         "StatementLineStatusEnum": "payments.models.StatementLine.Status",
         "PaymentRunStatusEnum": "payments.models.PaymentRun.Status",
         "PaymentAttemptStatusEnum": "payments.models.PaymentAttempt.Status",
