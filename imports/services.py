@@ -42,6 +42,9 @@ from imports.models import ImportBatch
 from imports.parsing import FileProblem, normalize_header, read_sheet
 
 CHUNK_RECORDS = 500
+# Accounts and contracts files with at least this many records take the bulk path (`imports.bulk`);
+# both paths write the same rows (`tests/test_bulk_equivalence.py`). None: always row by row.
+BULK_MIN_RECORDS: int | None = 1
 PREVIEW_ROWS = 2000  # rows listed on the preview page; every error row is always kept
 MAX_MAPPING_HEADERS = 200
 
@@ -246,8 +249,15 @@ def run_rows(
 
     ctx = Context(actor=actor, today=today, batch_id=batch.pk)
     items = list(records.items())
+    del records, first_row, sheet
     done = 0
     good_rows = commit and batch.mode == ImportBatch.Mode.GOOD_ROWS
+    if use_bulk(batch.kind, len(items)):
+        _run_bulk(spec, ctx, items, report, commit=commit, good_rows=good_rows, on_progress=on_progress)
+        report.counts[ERROR] = len({e["row"] for e in report.errors})
+        report.errors.sort(key=lambda e: e["row"])
+        report.results.sort(key=lambda r: r[0])
+        return report
     chunks = [items[i:i + CHUNK_RECORDS] for i in range(0, len(items), CHUNK_RECORDS)] if commit else [items]
     for chunk in chunks:
         chunk_report = Report()
@@ -280,6 +290,78 @@ def run_rows(
     report.errors.sort(key=lambda e: e["row"])
     report.results.sort(key=lambda r: r[0])
     return report
+
+
+def use_bulk(kind: str, records: int) -> bool:
+    """Accounts and contracts files of `BULK_MIN_RECORDS` records or more take the bulk path."""
+    from imports.bulk import PLANNERS
+
+    return kind in PLANNERS and BULK_MIN_RECORDS is not None and records >= BULK_MIN_RECORDS
+
+
+def _run_bulk(spec, ctx: Context, items, report: Report, *, commit: bool, good_rows: bool, on_progress) -> None:
+    """The bulk path (`imports.bulk`): the file checked a part at a time and, at commit, written in one
+    transaction; all or nothing rolls the whole file back at the first error row, and still checks
+    every row so the result lists them all."""
+    from imports import bulk
+
+    failed = False
+    schedules: dict = {}
+
+    def process() -> None:
+        nonlocal failed
+        done = 0
+        for start in range(0, len(items), bulk.WRITE_BATCH):
+            part = items[start:start + bulk.WRITE_BATCH]
+            part_report = Report()
+            plannable = []
+            for key, rows in part:
+                if any(values is None for _n, values, _c in rows):
+                    _apply_record(spec, ctx, key, rows, part_report, report)  # "another line has an error"
+                else:
+                    plannable.append((key, rows))
+            results = bulk.PLANNERS[spec.kind](ctx, [(key, [v for _n, v, _c in rows]) for key, rows in plannable])
+            creations = []
+            for (key, rows), result in zip(plannable, results, strict=True):
+                if result.slow:  # an update, or a change the kind refuses with its own reason: row by row
+                    if not (commit and failed):
+                        _apply_record(spec, ctx, key, rows, part_report, report)
+                    continue
+                if result.action == ERROR:
+                    for number, _values, cells in rows:
+                        _error(part_report, number, result.column, result.message, cells)
+                    continue
+                for number, _values, _cells in rows:
+                    part_report.results.append([number, key, result.action, "", ""])
+                part_report.counts[result.action] += len(rows)
+                part_report.add_totals(result.totals)
+                if result.action == CREATE:
+                    creations.append(result.plan)
+            if part_report.errors and not good_rows:
+                failed = True
+            if commit and not failed:
+                bulk.WRITERS[spec.kind](ctx, creations, schedules)
+            _merge(report, part_report)
+            done += sum(len(rows) for _k, rows in part)
+            report.rows_done = done
+            if commit and not failed:
+                bulk.report_progress(on_progress, done)
+        if not commit or failed:
+            raise _Rollback
+
+    try:
+        with transaction.atomic():
+            process()
+    except _Rollback:
+        pass
+    if commit and failed:  # nothing of the file was written: only its errors are reported
+        report.results = [r for r in report.results if r[2] == ERROR]
+        report.counts.update({CREATE: 0, UPDATE: 0, UNCHANGED: 0})
+        report.totals = {}
+        report.file_error = _("Nothing was imported: fix the error rows and import the file again, "
+                              "or import only the good rows.")
+    elif commit and on_progress is not None:
+        on_progress(report.rows_done)
 
 
 def _apply_record(spec, ctx: Context, key, rows, chunk_report: Report, report: Report) -> None:
