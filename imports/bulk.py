@@ -17,12 +17,15 @@ transaction. `tests/test_bulk_equivalence` imports one file both ways and compar
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
+from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -40,7 +43,7 @@ from contracts.services.orders import (
     price_from_entry,
     subscription_build,
 )
-from contracts.services.schedule import row_of, schedule_plan, terms_of
+from contracts.services.schedule import row_of, schedule_plan
 from customers.models import Account
 from imports.kinds import (
     ACTIVATION_COLUMNS,
@@ -141,7 +144,7 @@ def write_accounts(ctx: Context, plans: list) -> None:
         account.created_at = account.updated_at = now
         accounts.append(account)
     _insert(Account, accounts)
-    _insert(AuditLog, [_audit(ctx, a, "created", to_state=a.status, at=now) for a in accounts], with_id=False)
+    _insert_audit([_audit(ctx, a, "created", to_state=a.status, at=now) for a in accounts])
     _insert(ExternalKey, [
         ExternalKey(kind=Kind.ACCOUNTS, external_id=external_id, object_id=account.pk, fingerprint=fp,
                     batch_id=ctx.batch_id, created_at=now)
@@ -210,28 +213,45 @@ def _other_currency(lookups: Lookups, product: Product, currency: str) -> str | 
 
 
 @dataclass
+class Line:
+    """One contract line's outcome under the services' rules, the same for every line with the same inputs.
+
+    A file of thousands of contracts repeats a few shapes (product, quantity, price, dates, billing
+    terms); each shape is checked, priced and planned once. The first problem of each phase is kept
+    as (column, message) so the phases keep the order of the row-by-row path."""
+
+    add_error: tuple[str, str] | None = None
+    order_product: OrderProduct | None = None
+    mrr: Fraction = Fraction(0)
+    activation_error: tuple[str, str] | None = None
+    subscription: Subscription | None = None
+    start: object = None  # the day the schedule starts (None: nothing scheduled)
+    rows: dict = field(default_factory=dict)  # the planned schedule and its COPY text, built at the first write
+
+
+@dataclass
 class ContractPlan:
     external_id: str
     fingerprint: str
     order: Order
-    contract: Contract
-    lines: list  # [(order product, subscription, schedule start or None)]
+    lines: list  # [Line]
 
 
 def plan_contracts(ctx: Context, records: list[tuple[str, list[dict]]]) -> list[Result]:
     """Check every contract with the contracts stage's own rules: unchanged, a creation, or an error."""
     lookups = _load_contract_lookups(ctx, records)
+    shapes = ctx.cache.setdefault("bulk_line_shapes", {})
     results = []
     for _key, rows in records:
         try:
-            results.append(_plan_contract(ctx, lookups, rows))
+            results.append(_plan_contract(ctx, lookups, shapes, rows))
         except (RowError, DomainError, PricingError) as exc:
             column, message = _failure(exc)
             results.append(Result(ERROR, column, message))
     return results
 
 
-def _plan_contract(ctx: Context, lookups: Lookups, rows: list[dict]) -> Result:
+def _plan_contract(ctx: Context, lookups: Lookups, shapes: dict, rows: list[dict]) -> Result:
     # The order of the checks is `kinds.apply_contract`'s, so the first problem found is the same.
     contract_lines_agree(rows)
     head = rows[0]
@@ -249,36 +269,64 @@ def _plan_contract(ctx: Context, lookups: Lookups, rows: list[dict]) -> Result:
     term, evergreen, billed = contract_terms(head, today=ctx.today)
     order = order_build(actor=ctx.actor, data=contract_order_data(head=head, account=account, book=book, term=term,
                                                                   evergreen=evergreen))
-    ops = []
+    contract = None
+    lines = []
     mrr = Fraction(0)
     for row in rows:
         product = lookups.products.get(row["product"])
         if product is None:
             raise RowError("product", _("Unknown product “%(ref)s”.") % {"ref": row["product"]})
-        entry = lookups.entries.get((book.pk, product.pk))
+        # Every input of the line's checks, price, subscription and schedule (the account only by its
+        # billing day and currency).
+        shape = (book.pk, order.currency, order.start_date, order.term_months, order.evergreen, account.billing_day,
+                 billed, product.pk, row["quantity"], row.get("unit_price"), row.get("line_start_date"),
+                 row.get("line_end_date"))
+        line = shapes.get(shape)
+        if line is None:
+            if contract is None:
+                contract = contract_build(order=order)
+            line = shapes[shape] = _plan_line(lookups, order, contract, book, product, row, billed)
+        if line.add_error is not None:
+            raise RowError(*line.add_error)
+        lines.append(line)
+        mrr += line.mrr
+    for line in lines:  # activation: after every line was added, as `order_activate`
+        if line.activation_error is not None:
+            raise RowError(*line.activation_error)
+    return Result(CREATE, totals={"contracts": 1, "mrr": mrr_cents(mrr)},
+                  plan=ContractPlan(external_id, fp, order, lines))
 
-        def price_of(quantity, product=product, entry=entry):
-            return price_from_entry(
-                product=product, price_book=book, entry=entry, currency=order.currency, quantity=quantity,
-                other_currency=_other_currency(lookups, product, order.currency) if entry is None else None,
-            )
 
+def _plan_line(lookups: Lookups, order: Order, contract: Contract, book, product: Product, row: dict, billed) -> Line:
+    entry = lookups.entries.get((book.pk, product.pk))
+
+    def price_of(quantity):
+        return price_from_entry(
+            product=product, price_book=book, entry=entry, currency=order.currency, quantity=quantity,
+            other_currency=_other_currency(lookups, product, order.currency) if entry is None else None,
+        )
+
+    line = Line()
+    try:
         with _columns(LINE_COLUMNS):
-            op = OrderProduct(order=order, **order_product_values(
+            op = OrderProduct(**order_product_values(
                 order=order, product=product, quantity=row["quantity"], start_date=row.get("line_start_date"),
                 end_date=row.get("line_end_date"), net_unit_price=row.get("unit_price"), price_of=price_of,
             ))
-        ops.append(op)
-        mrr += line_mrr(product=product, order_product=op)
-    contract = contract_build(order=order)
-    lines = []
-    with _columns(ACTIVATION_COLUMNS):
-        for op in ops:
+    except (RowError, DomainError, PricingError) as exc:
+        line.add_error = _failure(exc)
+        return line
+    line.order_product, line.mrr = op, line_mrr(product=product, order_product=op)
+    try:
+        with _columns(ACTIVATION_COLUMNS):
             subscription = subscription_build(contract=contract, order_product=op, start=op.start_date,
                                               end=op.end_date or contract.end_date, anchor=contract.start_date)
-            lines.append((op, subscription, billing_start(subscription=subscription, order_product=op, billed_through=billed)))
-    return Result(CREATE, totals={"contracts": 1, "mrr": mrr_cents(mrr)},
-                  plan=ContractPlan(external_id, fp, order, contract, lines))
+            line.start = billing_start(subscription=subscription, order_product=op, billed_through=billed)
+    except (RowError, DomainError, PricingError) as exc:
+        line.activation_error = _failure(exc)
+        return line
+    line.subscription = subscription
+    return line
 
 
 def write_contracts(ctx: Context, plans: list[ContractPlan], schedules: dict) -> None:
@@ -290,24 +338,22 @@ def write_contracts(ctx: Context, plans: list[ContractPlan], schedules: dict) ->
     n_lines = sum(len(p.lines) for p in plans)
     op_ids = iter(_reserve(OrderProduct, n_lines))
     sub_ids = iter(_reserve(Subscription, n_lines))
-    orders, contracts, ops, subs, audits, events, keys, schedule = [], [], [], [], [], [], [], []
+    orders, contracts, events, keys = [], [], [], []
+    op_rows, sub_rows, audits, schedule = [], [], [], []
     for plan, order_id, contract_id in zip(plans, order_ids, contract_ids, strict=True):
-        order, contract = plan.order, plan.contract
+        order = plan.order
         order.pk, order.number, order.created_at = order_id, f"ORD-{order_id:05d}", now
+        contract = contract_build(order=order)
         contract.pk, contract.number, contract.created_at = contract_id, f"CTR-{contract_id:05d}", now
-        contract.order = order
         # The audit trail of `order_create`, `order_product_add` and `order_activate`, in that order.
         audits.append(_audit(ctx, order, "created", to_state=Order.Status.DRAFT, at=now))
-        for op, subscription, start in plan.lines:
-            op.pk = next(op_ids)
-            op.order = order
-            subscription.pk = next(sub_ids)
-            subscription.contract, subscription.origin = contract, op
-            ops.append(op)
-            subs.append(subscription)
-            audits.append(_audit(ctx, order, "product_added", message=str(op), at=now))
-            if start is not None:
-                schedule.append((subscription, order, start))
+        for line in plan.lines:
+            op_id, sub_id = next(op_ids), next(sub_ids)
+            op_rows.append((line, op_id, order_id))
+            sub_rows.append((line, sub_id, contract_id, order.account_id, op_id))
+            audits.append(_audit(ctx, order, "product_added", message=str(line.order_product), at=now))
+            if line.start is not None:
+                schedule.append((line, sub_id, contract_id, order.account_id, order_id))
         order.status, order.contract = Order.Status.ACTIVATED, contract
         order.activated_at, order.activated_by = now, user
         audits.append(_audit(ctx, order, "activated", from_state=Order.Status.DRAFT, to_state=order.status,
@@ -320,29 +366,26 @@ def write_contracts(ctx: Context, plans: list[ContractPlan], schedules: dict) ->
                                 fingerprint=plan.fingerprint, batch_id=ctx.batch_id, created_at=now))
         orders.append(order)
         contracts.append(contract)
-    planned = []
-    for subscription, order, start in schedule:
-        entries, until = _schedule(ctx, schedules, subscription, start)
-        if subscription.end_date is None:
-            subscription.scheduled_until = until
-        planned.append((subscription, order, entries))
     _insert(Order, orders)
     _insert(Contract, contracts)
-    _insert(OrderProduct, ops)
-    _insert(Subscription, subs)
-    _insert_schedule(planned, now=now)
-    _insert(AuditLog, audits, with_id=False)
+    _insert_lines(OrderProduct, op_rows, {"id": 1, "order_id": 2}, lambda line: line.order_product)
+    _insert_lines(Subscription, sub_rows, {"id": 1, "contract_id": 2, "account_id": 3, "origin_id": 4},
+                  lambda line: _scheduled(ctx, line).subscription)
+    _insert_schedule(ctx, schedule, now=now)
+    _insert_audit(audits)
     events_record_many(events, now=now)
     _insert(ExternalKey, keys, with_id=False)
 
 
-def _schedule(ctx: Context, cache: dict, subscription: Subscription, start):
-    """`schedule_plan` of one subscription, computed once per distinct terms (many lines share them)."""
-    key = (terms_of(subscription), subscription.quantity, start, subscription.end_date)
-    if key not in cache:
-        entries = tuple(schedule_plan(subscription=subscription, quantity=subscription.quantity, start=start, today=ctx.today))
-        cache[key] = (entries, subscription.scheduled_until)
-    return cache[key]
+def _scheduled(ctx: Context, line: Line) -> Line:
+    """The line's schedule by `schedule_plan` (once per shape); sets an evergreen line's `scheduled_until`."""
+    if "schedule" not in line.rows:
+        entries = []
+        if line.start is not None:
+            entries = schedule_plan(subscription=line.subscription, quantity=line.order_product.quantity,
+                                    start=line.start, today=ctx.today)
+        line.rows["schedule"] = entries
+    return line
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -391,56 +434,126 @@ SCHEDULE_COLUMNS = (
 
 
 def _copy_text(value) -> str:
+    """A value as a COPY text cell: \\N for NULL, t/f, ISO dates, JSON as text, specials escaped."""
     if value is None:
         return "\\N"
     if isinstance(value, bool):
         return "t" if value else "f"
+    if isinstance(value, dict | list):
+        value = json.dumps(value, cls=DjangoJSONEncoder)
+    elif hasattr(value, "isoformat"):
+        value = value.isoformat()
     return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def _insert_schedule(planned: list, *, now) -> None:
-    """The schedule rows of `row_of` for every planned entry. On PostgreSQL each distinct planned
-    schedule is formatted once as COPY text and reused for every subscription that shares it."""
-    if not _postgres():
-        ScheduleEntry.objects.bulk_create(
-            [row_of(e, subscription=s, order=o) for s, o, entries in planned for e in entries], batch_size=500)
-        return
-    texts: dict[tuple, str] = {}
-    stamp = _copy_text(now.isoformat())
-    table = connection.ops.quote_name(ScheduleEntry._meta.db_table)
+def _copy(table: str, columns, chunks) -> None:
+    """COPY text rows (already escaped, one per line) into a table."""
     with connection.cursor() as cursor, cursor.cursor.copy(
-            f"COPY {table} ({', '.join(SCHEDULE_COLUMNS)}) FROM STDIN") as copy:
-        buffer = []
-        for subscription, order, entries in planned:
-            key = (id(entries), subscription.currency)
-            text = texts.get(key)
+            f"COPY {connection.ops.quote_name(table)} ({', '.join(columns)}) FROM STDIN") as copy:
+        for chunk in chunks:
+            copy.write(chunk)
+
+
+def _batched(lines, size=2000):
+    buffer = []
+    for line in lines:
+        buffer.append(line)
+        if len(buffer) >= size:
+            yield "".join(buffer)
+            buffer.clear()
+    if buffer:
+        yield "".join(buffer)
+
+
+def _clone(obj):
+    """A new unsaved instance with the same field values (the template of a line shape)."""
+    clone = obj.__class__.__new__(obj.__class__)
+    clone.__dict__ = {k: v for k, v in obj.__dict__.items() if k != "_state"}
+    clone._state = ModelState()
+    return clone
+
+
+def _insert_lines(model, rows: list[tuple], slots: dict[str, int], template_of) -> None:
+    """Rows of `model` that differ from their line's template only in ids: [(line, id, fk…)], `slots`
+    naming the position of each id. The template is the instance the services' own builder made."""
+    if not rows:
+        return
+    if not _postgres():
+        objs = []
+        for line, *ids in rows:
+            obj = _clone(template_of(line))
+            for name, position in slots.items():
+                setattr(obj, name, ids[position - 1])
+            objs.append(obj)
+        model.objects.bulk_create(objs, batch_size=500)
+        return
+    fields = list(model._meta.concrete_fields)
+    places = {name: ([f.attname for f in fields].index(name), position) for name, position in slots.items()}
+    prepared: dict[int, list[str]] = {}
+
+    def lines():
+        for line, *ids in rows:
+            cells = prepared.get(id(line))
+            if cells is None:
+                template = template_of(line)
+                cells = prepared[id(line)] = [_copy_text(getattr(template, f.attname)) for f in fields]
+            cells = list(cells)
+            for place, position in places.values():
+                cells[place] = str(ids[position - 1])
+            yield "\t".join(cells) + "\n"
+
+    _copy(model._meta.db_table, [connection.ops.quote_name(f.column) for f in fields], _batched(lines()))
+
+
+def _insert_schedule(ctx: Context, schedule: list[tuple], *, now) -> None:
+    """The rows `row_of` makes of each planned entry: [(line, subscription id, contract id, account id,
+    order id)]. Each line shape's schedule is formatted once and reused with its ids."""
+    if not schedule:
+        return
+    if not _postgres():
+        objs = []
+        for line, sub_id, contract_id, account_id, order_id in schedule:
+            subscription = _clone(_scheduled(ctx, line).subscription)
+            subscription.pk, subscription.contract_id, subscription.account_id = sub_id, contract_id, account_id
+            objs.extend(row_of(e, subscription=subscription, order=Order(pk=order_id)) for e in line.rows["schedule"])
+        ScheduleEntry.objects.bulk_create(objs, batch_size=500)
+        return
+    stamp = _copy_text(now)
+
+    def lines():
+        for line, sub_id, contract_id, account_id, order_id in schedule:
+            text = line.rows.get("text")
             if text is None:
+                template = _scheduled(ctx, line).subscription
                 # Built from `row_of` itself, so the columns hold what the row-by-row path writes.
-                rows = [row_of(e, subscription=subscription, order=order) for e in entries]
-                text = texts[key] = "".join(
+                rows = [row_of(e, subscription=template, order=Order(pk=order_id)) for e in line.rows["schedule"]]
+                text = line.rows["text"] = "".join(
                     "\t".join(_copy_text(getattr(r, c)) for c in SCHEDULE_COLUMNS[4:23]) + f"\t{stamp}\t\\N\n"
                     for r in rows)
             if text:
-                head = f"{subscription.pk}\t{subscription.contract_id}\t{subscription.account_id}\t{order.pk}\t"
-                buffer.append(_prefix_lines(head, text))
-            if len(buffer) >= 500:
-                copy.write("".join(buffer))
-                buffer.clear()
-        if buffer:
-            copy.write("".join(buffer))
+                head = f"{sub_id}\t{contract_id}\t{account_id}\t{order_id}\t"
+                yield head + text[:-1].replace("\n", "\n" + head) + "\n"
+
+    _copy(ScheduleEntry._meta.db_table, SCHEDULE_COLUMNS, _batched(lines(), 200))
 
 
-def _prefix_lines(head: str, text: str) -> str:
-    return head + text[:-1].replace("\n", "\n" + head) + "\n"
+AUDIT_COLUMNS = ("at", "actor_id", "actor_label", "object_type", "object_id", "object_repr", "action", "from_state",
+                 "to_state", "message", "data")
 
 
-def _audit(ctx: Context, obj, action: str, *, at, from_state: str = "", to_state: str = "", message: str = "") -> AuditLog:
-    """The row `audit_record` writes, unsaved."""
+def _insert_audit(audits: list[tuple]) -> None:
+    if not _postgres():
+        AuditLog.objects.bulk_create([AuditLog(**dict(zip(AUDIT_COLUMNS, a, strict=True))) for a in audits], batch_size=500)
+        return
+    _copy(AuditLog._meta.db_table, AUDIT_COLUMNS, _batched("\t".join(_copy_text(v) for v in a) + "\n" for a in audits))
+
+
+def _audit(ctx: Context, obj, action: str, *, at, from_state: str = "", to_state: str = "", message: str = "") -> tuple:
+    """The row `audit_record` writes (in `AUDIT_COLUMNS` order)."""
     user = ctx.actor if getattr(ctx.actor, "is_authenticated", False) else None
     label = user.get_username() if user else "system"
-    return AuditLog(actor=user, actor_label=label[:150], object_type=obj._meta.label_lower, object_id=str(obj.pk),
-                    object_repr=str(obj)[:200], action=action, from_state=str(from_state or ""),
-                    to_state=str(to_state or ""), message=message, data={}, at=at)
+    return (at, user.pk if user else None, label[:150], obj._meta.label_lower, str(obj.pk), str(obj)[:200], action,
+            str(from_state or ""), str(to_state or ""), message, {})
 
 
 def report_progress(on_progress: Callable[[int], None] | None, done: int) -> None:

@@ -225,13 +225,30 @@ def run_rows(
     # Convert every row; group records by their key; refuse duplicate keys.
     records: dict[str, list[tuple[int, dict, list]]] = {}
     first_row: dict[str, int] = {}
+    converted: dict[tuple[str, str], object] = {}  # the same cell text converts the same way: once per file
     for number, cells in enumerate(sheet.rows, start=2):
         values, problem = {}, None
         for position, name in positions.items():
-            try:
-                values[name] = convert(columns[name], cells[position])
-            except RowError as exc:
-                problem = problem or exc
+            raw = cells[position]
+            column = columns[name]
+            if column.type == "text":
+                try:
+                    value = convert(column, raw)
+                except RowError as exc:
+                    value = exc
+            else:
+                value = converted.get((name, raw), converted)
+                if value is converted:
+                    try:
+                        value = convert(column, raw)
+                    except RowError as exc:
+                        value = exc
+                    if len(converted) < 100_000:
+                        converted[(name, raw)] = value
+            if isinstance(value, RowError):
+                problem = problem or value
+            else:
+                values[name] = value
         key = values.get(spec.group_by)
         if problem is None and key is not None and len(str(key)) > 100:
             problem = RowError(spec.group_by, _("At most 100 characters."))
