@@ -98,7 +98,8 @@ def main():
     billed_through = first_this_month - dt.timedelta(days=1)
     start = (first_this_month - dt.timedelta(days=200)).replace(day=1)
     tag = f"B{int(time.time())}"
-    print(f"today {today}, contracts start {start}, billed through {billed_through}, tag {tag}")
+    print(f"today {today}, contracts start {start}, billed through {billed_through}, tag {tag}, "
+          f"load average {open('/proc/loadavg').read().split()[:3]}")
 
     account_rows = [[f"{tag}-A{n}", f"Bench account {n}", "FR", "EUR"] for n in range(args.accounts)]
     contract_rows = [
@@ -112,7 +113,8 @@ def main():
         result = fn()
         seconds = time.perf_counter() - t0
         figures.append((name, seconds, peak_mib()))
-        print(f"{name:<28} {seconds:8.1f} s   peak {peak_mib():7.0f} MiB", flush=True)
+        print(f"{name:<28} {seconds:8.1f} s   peak {peak_mib():7.0f} MiB   load {open('/proc/loadavg').read().split()[:3]}",
+              flush=True)
         return result
 
     for kind, header, rows in [] if args.invoice_run_only else [
@@ -136,6 +138,19 @@ def main():
             actor=None, target_date=first_this_month, auto_post=True, send_documents=False, start=False)))
         print(f"  invoices {Invoice.objects.count() - before[0]}, lines {InvoiceLine.objects.count() - before[1]}, "
               f"status {run.status}")
+        from django.db.models import Count, Max, Min
+
+        from catalog.pricing import add_months
+
+        # The first Recur invoice covers exactly the first period after billed-through: every line of
+        # the run is the month that starts the day after it.
+        lines = InvoiceLine.objects.filter(invoice__run=run)
+        span = lines.aggregate(Min("period_start"), Max("period_start"), Min("period_end"), Max("period_end"), n=Count("id"))
+        expected = (billed_through + dt.timedelta(days=1), add_months(anchor=first_this_month, months=1))
+        print(f"  run lines {span['n']}: periods {span['period_start__min']}..{span['period_start__max']} → "
+              f"{span['period_end__min']}..{span['period_end__max']} (expected [{expected[0]}, {expected[1]}))")
+        assert (span["period_start__min"], span["period_start__max"]) == (expected[0], expected[0])
+        assert (span["period_end__min"], span["period_end__max"]) == (expected[1], expected[1])
     print("phase,seconds,peak_mib")
     for name, seconds, mib in figures:
         print(f"{name},{seconds:.1f},{mib:.0f}")

@@ -226,7 +226,8 @@ def run_rows(
     records: dict[str, list[tuple[int, dict, list]]] = {}
     first_row: dict[str, int] = {}
     converted: dict[tuple[str, str], object] = {}  # the same cell text converts the same way: once per file
-    for number, cells in enumerate(sheet.rows, start=2):
+
+    def convert_row(cells: list) -> tuple[dict, RowError | None]:
         values, problem = {}, None
         for position, name in positions.items():
             raw = cells[position]
@@ -249,6 +250,13 @@ def run_rows(
                 problem = problem or value
             else:
                 values[name] = value
+        return values, problem
+
+    # The bulk path keeps only the cells of a good row and converts them again a part at a time
+    # (from `converted`): a 600,000-row file then fits in memory.
+    bulk = use_bulk(batch.kind, len(sheet.rows))
+    for number, cells in enumerate(sheet.rows, start=2):
+        values, problem = convert_row(cells)
         key = values.get(spec.group_by)
         if problem is None and key is not None and len(str(key)) > 100:
             problem = RowError(spec.group_by, _("At most 100 characters."))
@@ -262,15 +270,16 @@ def run_rows(
             if spec.grouped and key in records:
                 records[key].append((number, None, cells))  # poisons the whole contract
             continue
-        records.setdefault(key, []).append((number, values, cells))
+        records.setdefault(key, []).append((number, True if bulk else values, cells))
 
     ctx = Context(actor=actor, today=today, batch_id=batch.pk)
     items = list(records.items())
     del records, first_row, sheet
     done = 0
     good_rows = commit and batch.mode == ImportBatch.Mode.GOOD_ROWS
-    if use_bulk(batch.kind, len(items)):
-        _run_bulk(spec, ctx, items, report, commit=commit, good_rows=good_rows, on_progress=on_progress)
+    if bulk:
+        _run_bulk(spec, ctx, items, report, commit=commit, good_rows=good_rows, on_progress=on_progress,
+                  convert_row=convert_row)
         report.counts[ERROR] = len({e["row"] for e in report.errors})
         report.errors.sort(key=lambda e: e["row"])
         report.results.sort(key=lambda r: r[0])
@@ -316,7 +325,9 @@ def use_bulk(kind: str, records: int) -> bool:
     return kind in PLANNERS and BULK_MIN_RECORDS is not None and records >= BULK_MIN_RECORDS
 
 
-def _run_bulk(spec, ctx: Context, items, report: Report, *, commit: bool, good_rows: bool, on_progress) -> None:
+def _run_bulk(
+    spec, ctx: Context, items, report: Report, *, commit: bool, good_rows: bool, on_progress, convert_row,
+) -> None:
     """The bulk path (`imports.bulk`): the file checked a part at a time and, at commit, written in one
     transaction; all or nothing rolls the whole file back at the first error row, and still checks
     every row so the result lists them all."""
@@ -329,7 +340,8 @@ def _run_bulk(spec, ctx: Context, items, report: Report, *, commit: bool, good_r
         nonlocal failed
         done = 0
         for start in range(0, len(items), bulk.WRITE_BATCH):
-            part = items[start:start + bulk.WRITE_BATCH]
+            part = [(key, [(n, convert_row(cells)[0] if values is not None else None, cells) for n, values, cells in rows])
+                    for key, rows in items[start:start + bulk.WRITE_BATCH]]
             part_report = Report()
             plannable = []
             for key, rows in part:
@@ -349,7 +361,8 @@ def _run_bulk(spec, ctx: Context, items, report: Report, *, commit: bool, good_r
                         _error(part_report, number, result.column, result.message, cells)
                     continue
                 for number, _values, _cells in rows:
-                    part_report.results.append([number, key, result.action, "", ""])
+                    if number < PREVIEW_ROWS + 2:  # `_store` keeps the first rows and the errors only
+                        part_report.results.append([number, key, result.action, "", ""])
                 part_report.counts[result.action] += len(rows)
                 part_report.add_totals(result.totals)
                 if result.action == CREATE:
