@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import connection
 
 from billing_site.audit import AuditLog
 from billing_site.models import Event
@@ -174,3 +175,36 @@ def test_all_or_nothing_writes_nothing_and_good_rows_keeps_the_good_ones(monkeyp
     good = _import("contracts", bad, monkeypatch, bulk=True, mode="good")
     assert good.status == ImportBatch.Status.DONE and (good.counts["create"], good.counts["error"]) == (7, 1)
     assert Contract.objects.count() == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL (progress committed from inside the file's transaction)")
+def test_progress_of_a_bulk_commit_is_visible_while_the_file_is_written(monkeypatch):
+    import threading
+
+    from imports import bulk
+
+    _catalog()
+    _import("accounts", ACCOUNTS, monkeypatch, bulk=True)
+    monkeypatch.setattr(bulk, "WRITE_BATCH", 1)
+    seen = []
+    write = bulk.WRITERS["contracts"]
+
+    def watched(ctx, plans, cache):
+        write(ctx, plans, cache)
+
+        def look():  # another connection, as the page polling the batch
+            seen.append(ImportBatch.objects.get(pk=ctx.batch_id).rows_done)
+            connection.close()
+
+        thread = threading.Thread(target=look)
+        thread.start()
+        thread.join()
+
+    monkeypatch.setitem(bulk.WRITERS, "contracts", watched)
+    batch = _import("contracts", CONTRACTS, monkeypatch, bulk=True)
+    # Three contracts of 3, 2 and 2 lines: each part's progress is committed before the next is written,
+    # while the contracts themselves appear only when the whole file commits.
+    assert seen == [0, 3, 5]
+    assert (batch.status, batch.rows_done, Contract.objects.count()) == (ImportBatch.Status.DONE, 7, 3)
