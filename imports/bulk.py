@@ -17,11 +17,13 @@ transaction. `tests/test_bulk_equivalence` imports one file both ways and compar
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
@@ -108,7 +110,7 @@ def _failure(exc: Exception) -> tuple[str, str]:
 def plan_accounts(ctx: Context, records: list[tuple[str, list[dict]]]) -> list[Result]:
     """Check every account row: unchanged, a creation (validated, not saved), or an update (row by row)."""
     keys = _keys(Kind.ACCOUNTS, (rows[0]["external_id"] for _k, rows in records))
-    alive = set()
+    alive: set[int] = set()
     for part in _chunks({k.object_id for k in keys.values()}):
         alive.update(Account.objects.filter(pk__in=part).values_list("pk", flat=True))
     results = []
@@ -184,12 +186,12 @@ def _load_contract_lookups(ctx: Context, records) -> Lookups:
     product_refs = {row["product"] for _k, rows in records for row in rows}
     product_keys = _keys(Kind.PRODUCTS, product_refs)
     products_qs = Product.objects.select_related("billing_rule__legal_entity", "tax_rule")
-    by_pk = {p.pk: p for p in products_qs.filter(pk__in=[k.object_id for k in product_keys.values()])}
-    products = {ref: by_pk.get(key.object_id) for ref, key in product_keys.items()}
+    products_by_pk = {p.pk: p for p in products_qs.filter(pk__in=[k.object_id for k in product_keys.values()])}
+    products = {ref: products_by_pk.get(key.object_id) for ref, key in product_keys.items()}
     by_sku = {p.sku: p for p in products_qs.filter(sku__in=product_refs - set(product_keys))}
     products.update({ref: by_sku.get(ref) for ref in product_refs - set(product_keys)})
     # Active entries of those products, tiers in order (as `catalog.selectors.entry_for`).
-    entries = {}
+    entries: dict[tuple[int, int], PriceBookEntry] = {}
     tiers = PriceTier.objects.order_by("lower")
     from django.db.models import Prefetch
 
@@ -225,7 +227,7 @@ class Line:
     mrr: Fraction = Fraction(0)
     activation_error: tuple[str, str] | None = None
     subscription: Subscription | None = None
-    start: object = None  # the day the schedule starts (None: nothing scheduled)
+    start: dt.date | None = None  # the day the schedule starts (None: nothing scheduled)
     rows: dict = field(default_factory=dict)  # the planned schedule and its COPY text, built at the first write
 
 
@@ -332,13 +334,14 @@ def _plan_line(lookups: Lookups, order: Order, contract: Contract, book, product
 def write_contracts(ctx: Context, plans: list[ContractPlan], schedules: dict) -> None:
     """Orders (activated), their products, contracts, subscriptions and schedules, audit rows and events."""
     now = timezone.now()
-    user = ctx.actor if getattr(ctx.actor, "is_authenticated", False) else None
+    user: Any = ctx.actor if getattr(ctx.actor, "is_authenticated", False) else None
     order_ids = _reserve(Order, len(plans))
     contract_ids = _reserve(Contract, len(plans))
     n_lines = sum(len(p.lines) for p in plans)
     op_ids = iter(_reserve(OrderProduct, n_lines))
     sub_ids = iter(_reserve(Subscription, n_lines))
-    orders, contracts, events, keys = [], [], [], []
+    orders, contracts, keys = [], [], []
+    events: list[tuple[str, int | None, dict]] = []
     op_rows, sub_rows, audits, schedule = [], [], [], []
     for plan, order_id, contract_id in zip(plans, order_ids, contract_ids, strict=True):
         order = plan.order
@@ -381,7 +384,7 @@ def _scheduled(ctx: Context, line: Line) -> Line:
     """The line's schedule by `schedule_plan` (once per shape); sets an evergreen line's `scheduled_until`."""
     if "schedule" not in line.rows:
         entries = []
-        if line.start is not None:
+        if line.start is not None and line.subscription is not None and line.order_product is not None:
             entries = schedule_plan(subscription=line.subscription, quantity=line.order_product.quantity,
                                     start=line.start, today=ctx.today)
         line.rows["schedule"] = entries
@@ -511,7 +514,7 @@ def _insert_schedule(ctx: Context, schedule: list[tuple], *, now) -> None:
     if not schedule:
         return
     if not _postgres():
-        objs = []
+        objs: list[ScheduleEntry] = []
         for line, sub_id, contract_id, account_id, order_id in schedule:
             subscription = _clone(_scheduled(ctx, line).subscription)
             subscription.pk, subscription.contract_id, subscription.account_id = sub_id, contract_id, account_id
@@ -550,7 +553,7 @@ def _insert_audit(audits: list[tuple]) -> None:
 
 def _audit(ctx: Context, obj, action: str, *, at, from_state: str = "", to_state: str = "", message: str = "") -> tuple:
     """The row `audit_record` writes (in `AUDIT_COLUMNS` order)."""
-    user = ctx.actor if getattr(ctx.actor, "is_authenticated", False) else None
+    user: Any = ctx.actor if getattr(ctx.actor, "is_authenticated", False) else None
     label = user.get_username() if user else "system"
     return (at, user.pk if user else None, label[:150], obj._meta.label_lower, str(obj.pk), str(obj)[:200], action,
             str(from_state or ""), str(to_state or ""), message, {})
