@@ -353,8 +353,7 @@ def _run_bulk(
             creations = []
             for (key, rows), result in zip(plannable, results, strict=True):
                 if result.slow:  # an update, or a change the kind refuses with its own reason: row by row
-                    if not (commit and failed):
-                        _apply_record(spec, ctx, key, rows, part_report, report)
+                    _apply_record(spec, ctx, key, rows, part_report, report)
                     continue
                 if result.action == ERROR:
                     for number, _values, cells in rows:

@@ -208,3 +208,20 @@ def test_progress_of_a_bulk_commit_is_visible_while_the_file_is_written(monkeypa
     # while the contracts themselves appear only when the whole file commits.
     assert seen == [0, 3, 5]
     assert (batch.status, batch.rows_done, Contract.objects.count()) == (ImportBatch.Status.DONE, 7, 3)
+
+
+def test_the_bulk_path_refuses_a_changed_contract_and_updates_a_changed_account_row_by_row(monkeypatch):
+    _catalog()
+    _import("accounts", ACCOUNTS, monkeypatch, bulk=True)
+    _import("contracts", CONTRACTS, monkeypatch, bulk=True)
+    changed = CONTRACTS.replace("K-2,C-2,2025-03-15,,2026-03-15,,,PLAT,\"1,5\"", "K-2,C-2,2025-03-15,,2026-03-15,,,PLAT,2")
+    batch = services.import_upload(kind="contracts", filename="data.csv", content=changed.encode(), actor=None)
+    message = "Contract K-2 was already imported with other values; change it with an amendment."
+    assert [tuple(r) for r in batch.counts["results"]] == [
+        (2, "K-1", "unchanged", "", ""), (3, "K-1", "unchanged", "", ""), (4, "K-1", "unchanged", "", ""),
+        (5, "", "error", "contract_id", message), (6, "", "error", "contract_id", message),
+        (7, "K-3", "unchanged", "", ""), (8, "K-3", "unchanged", "", ""),
+    ]
+    renamed = _import("accounts", ACCOUNTS.replace("C-2,Globex,", "C-2,Globex Corp,"), monkeypatch, bulk=True)
+    assert (renamed.counts["update"], renamed.counts["unchanged"]) == (1, 2)
+    assert Account.objects.filter(name="Globex Corp").count() == 1
