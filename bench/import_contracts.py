@@ -44,11 +44,13 @@ def to_file(header, rows, xlsx: bool) -> tuple[bytes, str]:
         out = io.BytesIO()
         book.save(out)
         return out.getvalue(), "data.xlsx"
-    out = io.StringIO()
-    writer = csv.writer(out)
+    out = io.BytesIO()
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="")
+    writer = csv.writer(text)
     writer.writerow(header)
     writer.writerows(rows)
-    return out.getvalue().encode(), "data.csv"
+    text.flush()
+    return out.getvalue(), "data.csv"
 
 
 def main():
@@ -98,13 +100,15 @@ def main():
     billed_through = first_this_month - dt.timedelta(days=1)
     start = (first_this_month - dt.timedelta(days=200)).replace(day=1)
     tag = f"B{int(time.time())}"
-    print(f"today {today}, contracts start {start}, billed through {billed_through}, tag {tag}")
+    print(f"today {today}, contracts start {start}, billed through {billed_through}, tag {tag}, "
+          f"load average {open('/proc/loadavg').read().split()[:3]}")
 
-    account_rows = [[f"{tag}-A{n}", f"Bench account {n}", "FR", "EUR"] for n in range(args.accounts)]
-    contract_rows = [
+    # Generators: the files are built when their phase starts, so the peak memory is the import's.
+    account_rows = ([f"{tag}-A{n}", f"Bench account {n}", "FR", "EUR"] for n in range(args.accounts))
+    contract_rows = (
         [f"{tag}-K{n}", f"{tag}-A{n}", start.isoformat(), "24", billed_through.strftime("%d/%m/%Y"), sku, "3", "1 200,00"]
         for n in range(args.accounts) for sku in skus
-    ]
+    )
     figures = []
 
     def phase(name, fn):
@@ -112,7 +116,8 @@ def main():
         result = fn()
         seconds = time.perf_counter() - t0
         figures.append((name, seconds, peak_mib()))
-        print(f"{name:<28} {seconds:8.1f} s   peak {peak_mib():7.0f} MiB", flush=True)
+        print(f"{name:<28} {seconds:8.1f} s   peak {peak_mib():7.0f} MiB   load {open('/proc/loadavg').read().split()[:3]}",
+              flush=True)
         return result
 
     for kind, header, rows in [] if args.invoice_run_only else [
@@ -121,7 +126,8 @@ def main():
                        "unit_price"], contract_rows),
     ]:
         content, filename = to_file(header, rows, args.xlsx)
-        print(f"{kind}: {len(rows)} rows, {len(content) / 1e6:.1f} MB {filename}")
+        rows_count = content.count(b"\n") - 1 if not args.xlsx else "?"
+        print(f"{kind}: {rows_count} rows, {len(content) / 1e6:.1f} MB {filename}")
         batch = phase(f"{kind} dry run", lambda k=kind, f=filename, c=content: import_upload(
             kind=k, filename=f, content=c, actor=None))
         assert not batch.counts.get("error"), batch.errors[:3]
@@ -136,6 +142,19 @@ def main():
             actor=None, target_date=first_this_month, auto_post=True, send_documents=False, start=False)))
         print(f"  invoices {Invoice.objects.count() - before[0]}, lines {InvoiceLine.objects.count() - before[1]}, "
               f"status {run.status}")
+        from django.db.models import Count, Max, Min
+
+        from catalog.pricing import add_months
+
+        # The first Recur invoice covers exactly the first period after billed-through: every line of
+        # the run is the month that starts the day after it.
+        lines = InvoiceLine.objects.filter(invoice__run=run)
+        span = lines.aggregate(Min("period_start"), Max("period_start"), Min("period_end"), Max("period_end"), n=Count("id"))
+        expected = (billed_through + dt.timedelta(days=1), add_months(anchor=first_this_month, months=1))
+        print(f"  run lines {span['n']}: periods {span['period_start__min']}..{span['period_start__max']} → "
+              f"{span['period_end__min']}..{span['period_end__max']} (expected [{expected[0]}, {expected[1]}))")
+        assert (span["period_start__min"], span["period_start__max"]) == (expected[0], expected[0])
+        assert (span["period_end__min"], span["period_end__max"]) == (expected[1], expected[1])
     print("phase,seconds,peak_mib")
     for name, seconds, mib in figures:
         print(f"{name},{seconds:.1f},{mib:.0f}")

@@ -62,6 +62,20 @@ def account_check_change(*, account: Account, actor, changed: set[str]) -> None:
 @transaction.atomic
 def account_create(*, actor, data: dict) -> Account:
     """Create an account after validating every field."""
+    account = account_build(actor=actor, data=data)
+    account.save()
+    # The number derives from the primary key, so it is unique and never reused.
+    account.number = f"ACC-{account.pk:05d}"
+    account.save(update_fields=["number"])
+    audit_record(obj=account, action="created", actor=actor, to_state=account.status)
+    return account
+
+
+def account_build(*, actor, data: dict, validate_constraints: bool = True) -> Account:
+    """A new account with every field validated, not saved (number "PENDING" until the primary key).
+
+    `validate_constraints=False` skips the check constraints' database round trip (bulk imports;
+    the field validators check the same bounds and the database still enforces them)."""
     check_fields(data, ACCOUNT_FIELDS)
     data = dict(data)
     if actor is not None and not is_finance(actor) and data.get("sales_owner") is None:
@@ -73,12 +87,7 @@ def account_create(*, actor, data: dict) -> Account:
         changed={f for f in FINANCE_FIELDS if f not in OPENING_FIELDS and getattr(account, f) != getattr(defaults, f)},
     )
     account.number = "PENDING"
-    full_clean(account, exclude=["number"])
-    account.save()
-    # The number derives from the primary key, so it is unique and never reused.
-    account.number = f"ACC-{account.pk:05d}"
-    account.save(update_fields=["number"])
-    audit_record(obj=account, action="created", actor=actor, to_state=account.status)
+    full_clean(account, exclude=["number"], validate_constraints=validate_constraints)
     return account
 
 

@@ -222,15 +222,21 @@ ACCOUNT_COLUMNS = [
 ]
 
 
-def apply_account(ctx: Context, rows: list[dict]) -> Outcome:
-    from customers.services import account_create, account_update
-
-    values = dict(rows[0])
+def account_data(row: dict) -> tuple[str, dict]:
+    """An accounts row → its external id and the data `account_create` receives."""
+    values = dict(row)
     external_id = values.pop("external_id")
     data = {k: v for k, v in values.items() if v is not None}
     for code in ("country", "currency"):
         if code in data:
             data[code] = data[code].upper()
+    return external_id, data
+
+
+def apply_account(ctx: Context, rows: list[dict]) -> Outcome:
+    from customers.services import account_create, account_update
+
+    external_id, data = account_data(rows[0])
     outcome = _upsert(
         ctx, kind=Kind.ACCOUNTS, external_id=external_id, values=data, model=Account,
         create=lambda: account_create(actor=ctx.actor, data=data),
@@ -377,33 +383,18 @@ CONTRACT_COLUMNS = [
 CONTRACT_LEVEL = ("account", "price_book", "start_date", "term_months", "end_date", "evergreen", "billed_through")
 
 
-def apply_contract(ctx: Context, rows: list[dict]) -> Outcome:
-    """One contract (its rows are its lines): a draft order, its products, then activation from the
-    day after `billed_through`, all through the contracts stage's services."""
-    from contracts.services import order_activate, order_create, order_product_add
-
+def contract_lines_agree(rows: list[dict]) -> None:
+    """Every line of one contract carries the same contract columns."""
     head = rows[0]
     for row in rows[1:]:
         for name in CONTRACT_LEVEL:
             if row.get(name) not in (None, head.get(name)):
                 raise RowError(name, _("Every line of contract %(id)s must have the same %(column)s.")
                                % {"id": head["contract_id"], "column": name})
-    external_id = head["contract_id"]
-    fp = fingerprint(rows)
-    key = _key(Kind.CONTRACTS, external_id)
-    if key is not None:
-        if key.fingerprint == fp:
-            return Outcome(UNCHANGED, key.object_id)
-        raise RowError("contract_id", _("Contract %(id)s was already imported with other values; change it with an amendment.")
-                       % {"id": external_id})
-    account = _account(ctx, head["account"])
-    if head.get("price_book"):
-        book = _named(ctx, PriceBook, head["price_book"], "price_book")
-    else:
-        book = ctx.memo(("standard", account.currency),
-                        lambda: PriceBook.objects.filter(currency=account.currency, is_standard=True, active=True).first())
-        if book is None:
-            raise RowError("price_book", _("No standard price book in %(currency)s; name one.") % {"currency": account.currency})
+
+
+def contract_terms(head: dict, *, today: dt.date) -> tuple[int | None, bool, dt.date | None]:
+    """The contract's term in months (from the term or the end date), evergreen, and billed-through date."""
     start = head["start_date"]
     evergreen = bool(head.get("evergreen"))
     term = head.get("term_months")
@@ -417,28 +408,84 @@ def apply_contract(ctx: Context, rows: list[dict]) -> Outcome:
     if term is None and not evergreen:
         raise RowError("term_months", _("Give the term in months, the end date, or mark the contract evergreen."))
     billed = head.get("billed_through")
-    if billed is not None and billed > ctx.today:
+    if billed is not None and billed > today:
         raise RowError("billed_through", _("The billed-through date is in the future."))
-    order = order_create(actor=ctx.actor, data={
-        "account": account, "price_book": book, "start_date": start, "term_months": term or 12, "evergreen": evergreen,
-        "notes": _("Imported contract %(id)s") % {"id": external_id},
-    })
+    return term, evergreen, billed
+
+
+def contract_order_data(*, head: dict, account, book, term: int | None, evergreen: bool) -> dict:
+    """What `order_create` receives for an imported contract."""
+    return {
+        "account": account, "price_book": book, "start_date": head["start_date"], "term_months": term or 12,
+        "evergreen": evergreen, "notes": _("Imported contract %(id)s") % {"id": head["contract_id"]},
+    }
+
+
+def standard_book(ctx: Context, currency: str):
+    book = ctx.memo(("standard", currency),
+                    lambda: PriceBook.objects.filter(currency=currency, is_standard=True, active=True)
+                    .select_related("legal_entity").first())
+    if book is None:
+        raise RowError("price_book", _("No standard price book in %(currency)s; name one.") % {"currency": currency})
+    return book
+
+
+def contract_book(ctx: Context, head: dict, account):
+    if head.get("price_book"):
+        return _named(ctx, PriceBook, head["price_book"], "price_book")
+    return standard_book(ctx, account.currency)
+
+
+def line_mrr(*, product, order_product) -> Fraction:
+    """A recurring line's monthly amount (net unit price × quantity ÷ price term)."""
+    op = order_product
+    if product.charge_type != Product.ChargeType.RECURRING:
+        return Fraction(0)
+    return Fraction(op.net_unit_price) * Fraction(op.quantity) / (op.price_term_months or 12)
+
+
+def mrr_cents(mrr: Fraction) -> Decimal:
+    return (Decimal(mrr.numerator) / Decimal(mrr.denominator)).quantize(Decimal("0.01"))
+
+
+LINE_COLUMNS = {"quantity": "quantity", "net_unit_price": "unit_price", "start_date": "line_start_date",
+                "end_date": "line_end_date", "product": "product"}
+ACTIVATION_COLUMNS = {"billed_through": "billed_through", "products": "product"}
+
+
+def apply_contract(ctx: Context, rows: list[dict]) -> Outcome:
+    """One contract (its rows are its lines): a draft order, its products, then activation from the
+    day after `billed_through`, all through the contracts stage's services."""
+    from contracts.services import order_activate, order_create, order_product_add
+
+    contract_lines_agree(rows)
+    head = rows[0]
+    external_id = head["contract_id"]
+    fp = fingerprint(rows)
+    key = _key(Kind.CONTRACTS, external_id)
+    if key is not None:
+        if key.fingerprint == fp:
+            return Outcome(UNCHANGED, key.object_id)
+        raise RowError("contract_id", _("Contract %(id)s was already imported with other values; change it with an amendment.")
+                       % {"id": external_id})
+    account = _account(ctx, head["account"])
+    book = contract_book(ctx, head, account)
+    term, evergreen, billed = contract_terms(head, today=ctx.today)
+    order = order_create(actor=ctx.actor, data=contract_order_data(head=head, account=account, book=book, term=term,
+                                                                   evergreen=evergreen))
     mrr = Fraction(0)
     for row in rows:
         product = _product(ctx, row["product"])
-        with _columns({"quantity": "quantity", "net_unit_price": "unit_price", "start_date": "line_start_date",
-                       "end_date": "line_end_date", "product": "product"}):
+        with _columns(LINE_COLUMNS):
             op = order_product_add(
                 order=order, actor=ctx.actor, product=product, quantity=row["quantity"],
                 start_date=row.get("line_start_date"), end_date=row.get("line_end_date"), net_unit_price=row.get("unit_price"),
             )
-        if product.charge_type == Product.ChargeType.RECURRING:
-            mrr += Fraction(op.net_unit_price) * Fraction(op.quantity) / (op.price_term_months or 12)
-    with _columns({"billed_through": "billed_through", "products": "product"}):
+        mrr += line_mrr(product=product, order_product=op)
+    with _columns(ACTIVATION_COLUMNS):
         contract = order_activate(order=order, actor=ctx.actor, today=ctx.today, billed_through=billed)
     _remember(ctx, Kind.CONTRACTS, external_id, contract.pk, fp, None)
-    mrr_cents = (Decimal(mrr.numerator) / Decimal(mrr.denominator)).quantize(Decimal("0.01"))
-    return Outcome(CREATE, contract.pk, totals={"contracts": 1, "mrr": mrr_cents})
+    return Outcome(CREATE, contract.pk, totals={"contracts": 1, "mrr": mrr_cents(mrr)})
 
 
 class _columns:

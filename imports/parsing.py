@@ -61,11 +61,9 @@ def read_sheet(*, content: bytes, filename: str) -> Sheet:
     if len(data) > MAX_ROWS:
         raise FileProblem(_("The file has %(rows)s rows; at most %(max)s are accepted.") % {"rows": len(data), "max": MAX_ROWS})
     width = len(headers)
-    data = [(r + [""] * width)[:width] for r in data]
-    for r in data:
-        for cell in r:
-            if len(cell) > MAX_CELL_CHARS:
-                raise FileProblem(_("A cell holds more than %(max)s characters.") % {"max": MAX_CELL_CHARS})
+    data = [r if len(r) == width else (r + [""] * width)[:width] for r in data]
+    if any(len(cell) > MAX_CELL_CHARS for r in data for cell in r):
+        raise FileProblem(_("A cell holds more than %(max)s characters.") % {"max": MAX_CELL_CHARS})
     return Sheet(headers=headers, rows=data)
 
 
@@ -78,7 +76,8 @@ def _read_csv(content: bytes) -> list[list[str]]:
         ) from exc
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    same: dict[str, str] = {}  # one string object per distinct cell text (ids and dates repeat on every line)
+    return [[same.setdefault(c, c) for c in map(str.strip, row)] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
 
 
 def _read_xlsx(content: bytes) -> list[list[str]]:
@@ -90,10 +89,11 @@ def _read_xlsx(content: bytes) -> list[list[str]]:
         raise FileProblem(_("The XLSX file cannot be read: %(error)s") % {"error": exc}) from exc
     sheet = book.worksheets[0]
     rows = []
+    same: dict[str, str] = {}
     for values in sheet.iter_rows(values_only=True):
         if len(rows) > MAX_ROWS + 1:
             raise FileProblem(_("The file has more than %(max)s rows.") % {"max": MAX_ROWS})
-        rows.append([_cell_text(v) for v in values])
+        rows.append([same.setdefault(t, t) for t in map(_cell_text, values)])
     book.close()
     return rows
 

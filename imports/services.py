@@ -42,6 +42,9 @@ from imports.models import ImportBatch
 from imports.parsing import FileProblem, normalize_header, read_sheet
 
 CHUNK_RECORDS = 500
+# Accounts and contracts files with at least this many records take the bulk path (`imports.bulk`);
+# both paths write the same rows (`tests/test_bulk_equivalence.py`). None: always row by row.
+BULK_MIN_RECORDS: int | None = 1
 PREVIEW_ROWS = 2000  # rows listed on the preview page; every error row is always kept
 MAX_MAPPING_HEADERS = 200
 
@@ -221,15 +224,41 @@ def run_rows(
         return report
 
     # Convert every row; group records by their key; refuse duplicate keys.
-    records: dict[str | None, list[tuple[int, dict | None, list]]] = {}
+    # (row, values — or True in bulk mode, where a part re-reads its cells, or None when the row has an error, cells)
+    records: dict[str | None, list[tuple[int, dict | bool | None, list]]] = {}
     first_row: dict[str, int] = {}
-    for number, cells in enumerate(sheet.rows, start=2):
+    converted: dict[tuple[str, str], object] = {}  # the same cell text converts the same way: once per file
+
+    def convert_row(cells: list) -> tuple[dict, RowError | None]:
         values, problem = {}, None
         for position, name in positions.items():
-            try:
-                values[name] = convert(columns[name], cells[position])
-            except RowError as exc:
-                problem = problem or exc
+            raw = cells[position]
+            column = columns[name]
+            if column.type == "text":
+                try:
+                    value = convert(column, raw)
+                except RowError as exc:
+                    value = exc
+            else:
+                value = converted.get((name, raw), converted)
+                if value is converted:
+                    try:
+                        value = convert(column, raw)
+                    except RowError as exc:
+                        value = exc
+                    if len(converted) < 100_000:
+                        converted[(name, raw)] = value
+            if isinstance(value, RowError):
+                problem = problem or value
+            else:
+                values[name] = value
+        return values, problem
+
+    # The bulk path keeps only the cells of a good row and converts them again a part at a time
+    # (from `converted`): a 600,000-row file then fits in memory.
+    bulk = use_bulk(batch.kind, len(sheet.rows))
+    for number, cells in enumerate(sheet.rows, start=2):
+        values, problem = convert_row(cells)
         key = values.get(spec.group_by)
         if problem is None and key is not None and len(str(key)) > 100:
             problem = RowError(spec.group_by, _("At most 100 characters."))
@@ -243,12 +272,20 @@ def run_rows(
             if spec.grouped and key in records:
                 records[key].append((number, None, cells))  # poisons the whole contract
             continue
-        records.setdefault(key, []).append((number, values, cells))
+        records.setdefault(key, []).append((number, True if bulk else values, cells))
 
     ctx = Context(actor=actor, today=today, batch_id=batch.pk)
     items = list(records.items())
+    del records, first_row, sheet
     done = 0
     good_rows = commit and batch.mode == ImportBatch.Mode.GOOD_ROWS
+    if bulk:
+        _run_bulk(spec, ctx, items, report, commit=commit, good_rows=good_rows, on_progress=on_progress,
+                  convert_row=convert_row)
+        report.counts[ERROR] = len({e["row"] for e in report.errors})
+        report.errors.sort(key=lambda e: e["row"])
+        report.results.sort(key=lambda r: r[0])
+        return report
     chunks = [items[i:i + CHUNK_RECORDS] for i in range(0, len(items), CHUNK_RECORDS)] if commit else [items]
     for chunk in chunks:
         chunk_report = Report()
@@ -281,6 +318,81 @@ def run_rows(
     report.errors.sort(key=lambda e: e["row"])
     report.results.sort(key=lambda r: r[0])
     return report
+
+
+def use_bulk(kind: str, records: int) -> bool:
+    """Accounts and contracts files of `BULK_MIN_RECORDS` records or more take the bulk path."""
+    from imports.bulk import PLANNERS
+
+    return kind in PLANNERS and BULK_MIN_RECORDS is not None and records >= BULK_MIN_RECORDS
+
+
+def _run_bulk(
+    spec, ctx: Context, items, report: Report, *, commit: bool, good_rows: bool, on_progress, convert_row,
+) -> None:
+    """The bulk path (`imports.bulk`): the file checked a part at a time and, at commit, written in one
+    transaction; all or nothing rolls the whole file back at the first error row, and still checks
+    every row so the result lists them all."""
+    from imports import bulk
+
+    failed = False
+    schedules: dict = {}
+
+    def process() -> None:
+        nonlocal failed
+        done = 0
+        for start in range(0, len(items), bulk.WRITE_BATCH):
+            part = [(key, [(n, convert_row(cells)[0] if values is not None else None, cells) for n, values, cells in rows])
+                    for key, rows in items[start:start + bulk.WRITE_BATCH]]
+            part_report = Report()
+            plannable = []
+            for key, rows in part:
+                if any(values is None for _n, values, _c in rows):
+                    _apply_record(spec, ctx, key, rows, part_report, report)  # "another line has an error"
+                else:
+                    plannable.append((key, rows))
+            results = bulk.PLANNERS[spec.kind](ctx, [(key, [v for _n, v, _c in rows if v is not None]) for key, rows in plannable])
+            creations = []
+            for (key, rows), result in zip(plannable, results, strict=True):
+                if result.slow:  # an update, or a change the kind refuses with its own reason: row by row
+                    _apply_record(spec, ctx, key, rows, part_report, report)
+                    continue
+                if result.action == ERROR:
+                    for number, _values, cells in rows:
+                        _error(part_report, number, result.column, result.message, cells)
+                    continue
+                for number, _values, _cells in rows:
+                    if number < PREVIEW_ROWS + 2:  # `_store` keeps the first rows and the errors only
+                        part_report.results.append([number, key, result.action, "", ""])
+                part_report.counts[result.action] += len(rows)
+                part_report.add_totals(result.totals)
+                if result.action == CREATE:
+                    creations.append(result.plan)
+            if part_report.errors and not good_rows:
+                failed = True
+            if commit and not failed:
+                bulk.WRITERS[spec.kind](ctx, creations, schedules)
+            _merge(report, part_report)
+            done += sum(len(rows) for _k, rows in part)
+            report.rows_done = done
+            if commit and not failed:
+                bulk.report_progress(on_progress, done)
+        if not commit or failed:
+            raise _Rollback
+
+    try:
+        with transaction.atomic():
+            process()
+    except _Rollback:
+        pass
+    if commit and failed:  # nothing of the file was written: only its errors are reported
+        report.results = [r for r in report.results if r[2] == ERROR]
+        report.counts.update({CREATE: 0, UPDATE: 0, UNCHANGED: 0})
+        report.totals = {}
+        report.file_error = _("Nothing was imported: fix the error rows and import the file again, "
+                              "or import only the good rows.")
+    elif commit and on_progress is not None:
+        on_progress(report.rows_done)
 
 
 def _apply_record(spec, ctx: Context, key, rows, chunk_report: Report, report: Report) -> None:

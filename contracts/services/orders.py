@@ -69,14 +69,30 @@ def product_price(
 ) -> ProductPrice:
     """The list and net unit price of `quantity` of a product in a book, by the pricing engine."""
     entry = entry_for(product=product, price_book=price_book)
-    entry_currency = str(entry.unit_price.currency) if entry is not None and entry.unit_price is not None else None  # type: ignore[attr-defined]  # a MoneyField holds Money; django-money ships no type stubs
+    other_currency = None
     if entry is None:
         other = (
             PriceBookEntry.objects.filter(product=product, active=True).exclude(price_book__currency=currency)
             .select_related("price_book").first()
         )
-        if other is not None:
-            entry_currency = other.price_book.currency
+        other_currency = other.price_book.currency if other is not None else None
+    return price_from_entry(
+        product=product, price_book=price_book, entry=entry, other_currency=other_currency, currency=currency,
+        quantity=quantity, discount_percent=discount_percent, field=field,
+    )
+
+
+def price_from_entry(
+    *, product: Product, price_book: PriceBook, entry: PriceBookEntry | None, other_currency: str | None, currency: str,
+    quantity, discount_percent=None, field: str = "product",
+) -> ProductPrice:
+    """`product_price` on an entry already loaded (None: the book has no active price; `other_currency`:
+    the currency of the product's price in another book, if any). No database access: bulk imports
+    load the entries in one query and price every line with this."""
+    entry_currency = str(entry.unit_price.currency) if entry is not None and entry.unit_price is not None else None  # type: ignore[attr-defined]  # a MoneyField holds Money; django-money ships no type stubs
+    if entry is None:
+        if other_currency is not None:
+            entry_currency = other_currency
         else:
             message = _("%(product)s has no active price in the price book %(book)s.") % {
                 "product": product.name, "book": price_book.name,
@@ -170,6 +186,16 @@ def _validate_order_data(data: dict) -> dict:
 @transaction.atomic
 def order_create(*, actor, data: dict) -> Order:
     """Create a draft order (finance, directly): its currency is the price book's."""
+    order = order_build(actor=actor, data=data)
+    order.save()
+    order.number = f"ORD-{order.pk:05d}"
+    order.save(update_fields=["number"])
+    audit_record(obj=order, action="created", actor=actor, to_state=order.status)
+    return order
+
+
+def order_build(*, actor, data: dict) -> Order:
+    """A validated draft order, not saved (the number is a placeholder until the primary key exists)."""
     unknown = set(data) - set(ORDER_FIELDS)
     if unknown:
         raise ValidationFailed(fields={f: [_("Unknown field.")] for f in unknown})
@@ -181,10 +207,6 @@ def order_create(*, actor, data: dict) -> Order:
     order = Order(number=temporary_number(), currency=data["price_book"].currency, created_by=_user(actor), **data)
     if order.evergreen:
         order.auto_renew = False
-    order.save()
-    order.number = f"ORD-{order.pk:05d}"
-    order.save(update_fields=["number"])
-    audit_record(obj=order, action="created", actor=actor, to_state=order.status)
     return order
 
 
@@ -197,6 +219,39 @@ def _locked_draft(order: Order) -> Order:
     return order
 
 
+def order_product_values(
+    *, order: Order, product: Product, quantity, price_of, discount_percent=None, start_date: date | None = None,
+    end_date: date | None = None, net_unit_price=None, delivery_due_date: date | None = None,
+) -> dict:
+    """The fields of a new order product, every check of `order_product_add` made, nothing written.
+
+    `price_of(quantity)` prices the line (`product_price`, or `price_from_entry` on a loaded entry)."""
+    quantity = to_decimal(quantity) if quantity not in (None, "") else None
+    if quantity is None or quantity <= 0:
+        raise ValidationFailed(fields={"quantity": [_("Enter a quantity greater than zero.")]})
+    product_check_ready(product=product)
+    price = price_of(quantity)
+    if net_unit_price not in (None, ""):
+        net = to_decimal(net_unit_price)
+        if net < 0:
+            raise ValidationFailed(fields={"net_unit_price": [_("The unit price must not be negative.")]})
+        price = replace(price, net_unit_price=round_unit(net))
+    start = start_date or order.start_date
+    end = end_date
+    _check_product_dates(order=order, start=start, end=end)
+    term = order.term_months if end is None else _months_between(start, end)
+    return dict(
+        product=product, quantity=quantity, list_unit_price=price.list_unit_price,
+        net_unit_price=price.net_unit_price, price_term_months=product.term_months, pricing_snapshot=price.snapshot,
+        start_date=start, end_date=end,
+        delivery_due_date=(delivery_due_date or start) if product.needs_delivery else None,
+        total_amount=line_total(
+            product=product, net_unit_price=price.net_unit_price, quantity=quantity, term_months=term,
+            price_term_months=product.term_months, currency=order.currency,
+        ),
+    )
+
+
 @transaction.atomic
 def order_product_add(
     *, order: Order, actor, product: Product, quantity, discount_percent=None, start_date: date | None = None,
@@ -207,33 +262,15 @@ def order_product_add(
     `net_unit_price` (finance, e.g. a contract migrated from another system) replaces the book's
     net price; the list price stays the book's so the discount given remains visible."""
     order = _locked_draft(order)
-    quantity = to_decimal(quantity) if quantity not in (None, "") else None
-    if quantity is None or quantity <= 0:
-        raise ValidationFailed(fields={"quantity": [_("Enter a quantity greater than zero.")]})
-    product_check_ready(product=product)
-    price = product_price(
-        product=product, price_book=order.price_book, currency=order.currency, quantity=quantity,
-        discount_percent=discount_percent,
-    )
-    if net_unit_price not in (None, ""):
-        net = to_decimal(net_unit_price)
-        if net < 0:
-            raise ValidationFailed(fields={"net_unit_price": [_("The unit price must not be negative.")]})
-        price = replace(price, net_unit_price=round_unit(net))
-    start = start_date or order.start_date
-    end = end_date
-    _check_product_dates(order=order, start=start, end=end)
-    term = order.term_months if end is None else _months_between(start, end)
-    op = OrderProduct.objects.create(
-        order=order, product=product, quantity=quantity, list_unit_price=price.list_unit_price,
-        net_unit_price=price.net_unit_price, price_term_months=product.term_months, pricing_snapshot=price.snapshot,
-        start_date=start, end_date=end,
-        delivery_due_date=(delivery_due_date or start) if product.needs_delivery else None,
-        total_amount=line_total(
-            product=product, net_unit_price=price.net_unit_price, quantity=quantity, term_months=term,
-            price_term_months=product.term_months, currency=order.currency,
+    op = OrderProduct(order=order, **order_product_values(
+        order=order, product=product, quantity=quantity, discount_percent=discount_percent, start_date=start_date,
+        end_date=end_date, net_unit_price=net_unit_price, delivery_due_date=delivery_due_date,
+        price_of=lambda quantity: product_price(
+            product=product, price_book=order.price_book, currency=order.currency, quantity=quantity,
+            discount_percent=discount_percent,
         ),
-    )
+    ))
+    op.save()
     audit_record(obj=order, action="product_added", actor=actor, message=str(op))
     return op
 
@@ -333,34 +370,16 @@ def order_activate(*, order: Order, actor, today: date | None = None, billed_thr
         products = list(order.products.select_related("product__billing_rule__legal_entity", "product__tax_rule"))
         _validate_activation(order=order, products=products)
         end = _order_end(order)
-        contract = Contract.objects.create(
-            number=temporary_number(), account=order.account, order=order, price_book=order.price_book,
-            currency=order.currency, start_date=order.start_date, end_date=end, term_months=order.term_months,
-            evergreen=order.evergreen, auto_renew=order.auto_renew, renewal_term_months=order.renewal_term_months,
-            renewal_pricing=order.renewal_pricing, uplift_percent=order.uplift_percent,
-            payment_terms_days=order.payment_terms_days, billing_day=order.account.billing_day,
-        )
+        contract = contract_build(order=order)
+        contract.save()
         contract.number = f"CTR-{contract.pk:05d}"
         contract.save(update_fields=["number"])
         for op in products:
             subscription = subscription_create(contract=contract, order_product=op, start=op.start_date, end=op.end_date or end,
                                                anchor=contract.start_date)
-            start = op.start_date
-            if billed_through is not None and billed_through >= op.start_date:
-                start = billed_through + timedelta(days=1)
-                if not resume_is_boundary(subscription=subscription, resume=start):
-                    raise ValidationFailed(
-                        _("%(product)s: billed through %(day)s is not the end of a billing period.")
-                        % {"product": op.product.name, "day": billed_through.isoformat()},
-                        fields={"billed_through": [_("Not the last day of a billing period.")]},
-                    )
-                if subscription.end_date is not None and start >= subscription.end_date:
-                    continue  # the old system billed the whole term
-                if op.product.charge_type == Product.ChargeType.ONE_TIME:
-                    continue  # billed by the old system
-            if bills_on_delivery(op.product):
-                continue  # `order_product_deliver` schedules it on the delivery date
-            schedule_create(subscription=subscription, order=order, quantity=op.quantity, start=start, today=today)
+            start = billing_start(subscription=subscription, order_product=op, billed_through=billed_through)
+            if start is not None:
+                schedule_create(subscription=subscription, order=order, quantity=op.quantity, start=start, today=today)
         order.status = Order.Status.ACTIVATED
         if order.type == Order.Type.NEW:
             order.contract = contract
@@ -373,6 +392,42 @@ def order_activate(*, order: Order, actor, today: date | None = None, billed_thr
         event_record(type="order.activated", account_id=order.account_id, payload={
             **fields_of(order, "id", "number", "type", "status"), "contract_id": contract.pk, "contract_number": contract.number})
         return contract
+
+
+def contract_build(*, order: Order) -> Contract:
+    """The contract an order activates, not saved (its number follows from the primary key)."""
+    return Contract(
+        number=temporary_number(), account=order.account, order=order, price_book=order.price_book,
+        currency=order.currency, start_date=order.start_date, end_date=_order_end(order), term_months=order.term_months,
+        evergreen=order.evergreen, auto_renew=order.auto_renew, renewal_term_months=order.renewal_term_months,
+        renewal_pricing=order.renewal_pricing, uplift_percent=order.uplift_percent,
+        payment_terms_days=order.payment_terms_days, billing_day=order.account.billing_day,
+    )
+
+
+def billing_start(*, subscription: Subscription, order_product: OrderProduct, billed_through: date | None) -> date | None:
+    """The day a new subscription's schedule starts (None: nothing to schedule now).
+
+    After `billed_through` (a migrated contract), which must end a billing period; a one-time
+    product or a term the old system billed whole schedules nothing, nor does a product billed on
+    delivery (`order_product_deliver` schedules it)."""
+    op = order_product
+    start = op.start_date
+    if billed_through is not None and billed_through >= op.start_date:
+        start = billed_through + timedelta(days=1)
+        if not resume_is_boundary(subscription=subscription, resume=start):
+            raise ValidationFailed(
+                _("%(product)s: billed through %(day)s is not the end of a billing period.")
+                % {"product": op.product.name, "day": billed_through.isoformat()},
+                fields={"billed_through": [_("Not the last day of a billing period.")]},
+            )
+        if subscription.end_date is not None and start >= subscription.end_date:
+            return None  # the old system billed the whole term
+        if op.product.charge_type == Product.ChargeType.ONE_TIME:
+            return None  # billed by the old system
+    if bills_on_delivery(op.product):
+        return None  # `order_product_deliver` schedules it on the delivery date
+    return start
 
 
 def bills_on_delivery(product: Product) -> bool:
@@ -407,12 +462,25 @@ def subscription_create(
 
     The issuing legal entity is the contract's price book's (else the billing rule's), chosen by
     `catalog.selectors.legal_entity_for`; pass `legal_entity` to continue an existing subscription's."""
+    subscription = subscription_build(
+        contract=contract, order_product=order_product, start=start, end=end, anchor=anchor, unit_price=unit_price,
+        quantity=quantity, legal_entity=legal_entity,
+    )
+    subscription.save()
+    return subscription
+
+
+def subscription_build(
+    *, contract: Contract, order_product: OrderProduct, start: date, end: date | None, anchor: date,
+    unit_price: Decimal | None = None, quantity: Decimal | None = None, legal_entity: LegalEntity | None = None,
+) -> Subscription:
+    """`subscription_create` without the write: the subscription's fields, not saved."""
     product = order_product.product
     rule = product.billing_rule
     assert rule is not None, "an order only takes products ready to sell, which have a billing rule"
     if legal_entity is None:
         legal_entity = legal_entity_for(price_book=contract.price_book, product=product)
-    return Subscription.objects.create(
+    return Subscription(
         contract=contract, account_id=contract.account_id, product=product, origin=order_product,
         charge_type=product.charge_type, quantity=order_product.quantity if quantity is None else quantity,
         unit_price=order_product.net_unit_price if unit_price is None else unit_price,

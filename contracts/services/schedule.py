@@ -73,16 +73,24 @@ def horizon(*, today: date, start: date) -> date:
 
 def schedule_create(*, subscription: Subscription, order: Order, quantity, start: date, today: date) -> list[ScheduleEntry]:
     """Write the schedule of a new subscription from `start` to its end (or the evergreen horizon)."""
+    planned = schedule_plan(subscription=subscription, quantity=quantity, start=start, today=today)
+    rows = ScheduleEntry.objects.bulk_create([row_of(e, subscription=subscription, order=order) for e in planned])
+    if subscription.end_date is None:
+        subscription.save(update_fields=["scheduled_until"])
+    return rows
+
+
+def schedule_plan(*, subscription: Subscription, quantity, start: date, today: date) -> list[scheduling.Entry]:
+    """The entries a new subscription's schedule gets from `start`, nothing written; sets an evergreen
+    subscription's `scheduled_until` (on the object) to where they stop."""
     terms = terms_of(subscription)
     until = None
     if subscription.end_date is None:
         until = horizon(today=today, start=start)
     planned = scheduling.entries_for(terms=terms, quantity=quantity, start=start, end=subscription.end_date, until=until)
-    rows = ScheduleEntry.objects.bulk_create([row_of(e, subscription=subscription, order=order) for e in planned])
     if subscription.end_date is None:
         subscription.scheduled_until = max([e.period_end for e in planned], default=start)
-        subscription.save(update_fields=["scheduled_until"])
-    return rows
+    return planned
 
 
 @transaction.atomic
