@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils.translation import gettext as _
 
 from accounting.models import FinancePeriod, JournalEntry, JournalLine
@@ -27,11 +28,13 @@ from billing_site.errors import Conflict, InvalidTransition
 from billing_site.roles import Role, has_role
 from invoicing.models import CreditNote, Invoice
 
+HALF_UNIT = Decimal("0.0000005")  # half the smallest amount a journal line holds
+
 
 @dataclass(frozen=True)
 class CloseCheck:
-    debit_total: object
-    credit_total: object
+    debit_total: Decimal
+    credit_total: Decimal
     unbalanced_entries: int
     unjournaled_invoices: int
     unjournaled_credit_notes: int
@@ -39,7 +42,7 @@ class CloseCheck:
     @property
     def ok(self) -> bool:
         return (
-            self.debit_total == self.credit_total and not self.unbalanced_entries
+            abs(self.debit_total - self.credit_total) < HALF_UNIT and not self.unbalanced_entries
             and not self.unjournaled_invoices and not self.unjournaled_credit_notes
         )
 
@@ -48,8 +51,11 @@ def period_check(*, period: FinancePeriod) -> CloseCheck:
     """The checks a close makes: the journal balances and every posted document has its entry."""
     lines = JournalLine.objects.filter(period=period)
     totals = lines.aggregate(d=Sum("debit"), c=Sum("credit"))
+    # Amounts carry 6 decimal places, so a real imbalance is at least 0.000001. The half-unit band
+    # keeps SQLite honest: it sums decimals as floats (27.86 + 139.30 there is 167.16000000000003).
     unbalanced = (
-        lines.values("entry_id").annotate(d=Sum("debit"), c=Sum("credit")).exclude(d=F("c")).count()
+        lines.values("entry_id").annotate(diff=Sum("debit") - Sum("credit"))
+        .filter(Q(diff__gt=HALF_UNIT) | Q(diff__lt=-HALF_UNIT)).count()
     )
     invoices = Invoice.objects.filter(
         legal_entity=period.legal_entity_id, invoice_date__lt=period.end_date,
@@ -59,7 +65,7 @@ def period_check(*, period: FinancePeriod) -> CloseCheck:
         legal_entity=period.legal_entity_id, credit_date__lt=period.end_date, status=CreditNote.Status.POSTED
     ).filter(~Exists(JournalEntry.objects.filter(kind=JournalEntry.Kind.CREDIT_NOTE, credit_note=OuterRef("pk"))))
     return CloseCheck(
-        debit_total=totals["d"] or 0, credit_total=totals["c"] or 0, unbalanced_entries=unbalanced,
+        debit_total=totals["d"] or Decimal(0), credit_total=totals["c"] or Decimal(0), unbalanced_entries=unbalanced,
         unjournaled_invoices=invoices.count(), unjournaled_credit_notes=notes.count(),
     )
 

@@ -6,7 +6,7 @@ from decimal import Decimal as D
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q, Sum
 
 from accounting.models import FinancePeriod, JournalEntry, JournalLine, RevenueLine
@@ -254,3 +254,34 @@ def test_an_entry_is_reversed_once_in_the_open_period_never_edited():
     with pytest.raises(InvalidTransition, match="This entry is already reversed."):
         journal_entry_reverse(entry=entry, actor=None, today=dt.date(2025, 2, 3))
     assert_every_entry_balances()
+
+
+def test_an_entry_of_cents_that_sum_inexactly_as_floats_balances_and_a_millionth_off_does_not():
+    """139.30 + 27.86 is 167.16000000000003 in floating point, which is how SQLite sums decimals: the
+    close must still see the invoice's entry (Dr 167.16 / Cr 139.30 + 27.86) as balanced."""
+    from accounting.services.close import period_check
+
+    posted_invoice(AccountFactory(), [("139.30", JAN1, dt.date(2025, 2, 1), None)], invoice_date=JAN1)
+    books_process(today=JAN1)
+    entry = JournalEntry.objects.get(kind=JournalEntry.Kind.INVOICE)
+    assert sorted((str(line.debit), str(line.credit)) for line in entry.lines.all()) == [
+        ("0.000000", "139.300000"), ("0.000000", "27.860000"), ("167.160000", "0.000000")]
+    check = period_check(period=period("2025-01"))
+    assert (check.unbalanced_entries, check.ok) == (0, True)
+    close_through(1)
+    assert period("2025-01").is_closed
+
+    # A real imbalance, however small, is still caught. PostgreSQL refuses the edit itself; where the
+    # database has no such trigger (SQLite), the close's check is what stops it.
+    posted_invoice(AccountFactory(), [("139.30", dt.date(2025, 2, 1), dt.date(2025, 3, 1), None)], invoice_date=dt.date(2025, 2, 1))
+    books_process(today=dt.date(2025, 2, 1))
+    february = JournalEntry.objects.get(kind=JournalEntry.Kind.INVOICE, period=period("2025-02"))
+    line = february.lines.get(debit=D("167.16"))
+    if connection.vendor == "postgresql":
+        with pytest.raises(IntegrityError, match="Journal entries are never edited or deleted; post a reversal."), \
+                transaction.atomic():
+            JournalLine.objects.filter(pk=line.pk).update(debit=D("167.160001"))
+        return
+    JournalLine.objects.filter(pk=line.pk).update(debit=D("167.160001"))
+    check = period_check(period=period("2025-02"))
+    assert (check.unbalanced_entries, check.ok) == (1, False)
