@@ -33,3 +33,45 @@ def balance(code: str, **filters) -> Decimal:
     account = ChartAccount.objects.get(legal_entity=legal_entity(), code=code)
     totals = JournalLine.objects.filter(ledger_account=account, **filters).aggregate(d=Sum("debit"), c=Sum("credit"))
     return ((totals["d"] or Decimal(0)) - (totals["c"] or Decimal(0))).quantize(Decimal("0.01"))
+
+
+def books_passes_at_once(count: int, *, today: dt.date) -> list:
+    """`count` books passes started together on their own connections (threads behind a barrier);
+    their results, or the exception each raised."""
+    import threading
+
+    from django.db import connections
+
+    from accounting.services import books_process
+
+    barrier = threading.Barrier(count)
+    results: list = []
+
+    def job():
+        try:
+            barrier.wait()
+            results.append(books_process(today=today))
+        except Exception as exc:  # collected for the test's assertion
+            results.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=job) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def assert_journaled_once(results: list, *, invoices: int, revenue: str, journal: str) -> None:
+    """Every pass succeeded, together they journaled each invoice once: its entry, its 12 revenue rows."""
+    from accounting.models import JournalEntry, RevenueLine
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sum(r["invoices"] for r in results) == invoices
+    assert JournalEntry.objects.filter(kind=JournalEntry.Kind.INVOICE).count() == invoices
+    assert RevenueLine.objects.count() == invoices * 12
+    assert RevenueLine.objects.aggregate(s=Sum("amount"))["s"] == Decimal(revenue)
+    totals = JournalLine.objects.aggregate(d=Sum("debit"), c=Sum("credit"))
+    assert totals["d"] == totals["c"] == Decimal(journal)

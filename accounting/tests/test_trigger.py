@@ -2,20 +2,18 @@
 pass after the commit; two passes at once still journal each document once."""
 
 import datetime as dt
-import threading
 from decimal import Decimal as D
 from unittest import mock
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.db.models import Sum
 
 from accounting import tasks
-from accounting.models import JournalEntry, JournalLine, RevenueLine
-from accounting.services import books_process
+from accounting.models import JournalEntry, RevenueLine
 from billing_site.events import event_record
 
-from .factories import AccountFactory, posted_invoice
+from .factories import AccountFactory, assert_journaled_once, books_passes_at_once, posted_invoice
 
 JAN1 = dt.date(2025, 1, 1)
 
@@ -60,27 +58,4 @@ def test_two_passes_at_once_over_many_chunks_journal_each_document_once(monkeypa
     with mock.patch.object(tasks.books_process, "apply_async"):
         for n in range(14):
             posted_invoice(AccountFactory(), [(f"{100 + n}.00", JAN1, dt.date(2026, 1, 1), None)], invoice_date=JAN1)
-    barrier = threading.Barrier(2)
-    results = []
-
-    def job():
-        try:
-            barrier.wait()
-            results.append(books_process(today=JAN1))
-        except Exception as exc:  # collected for the assertion
-            results.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=job) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not [r for r in results if isinstance(r, Exception)], results
-    assert sum(r["invoices"] for r in results) == 14
-    assert JournalEntry.objects.filter(kind=JournalEntry.Kind.INVOICE).count() == 14
-    assert RevenueLine.objects.count() == 14 * 12
-    assert RevenueLine.objects.aggregate(s=Sum("amount"))["s"] == D("1491.00")
-    totals = JournalLine.objects.aggregate(d=Sum("debit"), c=Sum("credit"))
-    assert totals["d"] == totals["c"] == D("1789.20")
+    assert_journaled_once(books_passes_at_once(2, today=JAN1), invoices=14, revenue="1491.00", journal="1789.20")

@@ -74,7 +74,29 @@ class PaymentStatus(models.TextChoices):
     PAID = "paid", _("Paid")
 
 
-class Invoice(models.Model):
+class PostedState:
+    """What pages may offer an invoice or a credit note, read from the status here and nowhere else;
+    the services check again under the row lock (their transition table is the rule)."""
+
+    status: str
+    Status: type[models.TextChoices]
+
+    @property
+    def is_draft(self) -> bool:
+        """Draft: it can be posted (an invoice also regenerated or discarded)."""
+        return self.status == self.Status.DRAFT  # type: ignore[attr-defined]  # every document's Status has DRAFT
+
+    @property
+    def is_posted(self) -> bool:
+        """Posted and live: it takes payments and credits, is applied, refunded and sent."""
+        return self.status == self.Status.POSTED  # type: ignore[attr-defined]  # and POSTED
+
+    @property
+    def can_post(self) -> bool:
+        return self.is_draft
+
+
+class Invoice(PostedState, models.Model):
     """One invoice: per account, currency, legal entity and payment terms (and contract when the
     billing rule groups per contract). Posting freezes it; it is corrected by credit notes."""
 
@@ -163,25 +185,9 @@ class Invoice(models.Model):
     def __str__(self) -> str:
         return self.number or _("Draft invoice %(id)s") % {"id": self.pk}
 
-    # What pages may offer, read from the status here and nowhere else; the services check again
-    # under the row lock (their transition table is the rule).
-    @property
-    def is_draft(self) -> bool:
-        """Draft: it can be posted, regenerated or discarded."""
-        return self.status == self.Status.DRAFT
-
-    @property
-    def is_posted(self) -> bool:
-        """Posted and live: it takes payments and credits, is sent, credited, cancelled and re-billed."""
-        return self.status == self.Status.POSTED
-
     @property
     def is_cancelled(self) -> bool:
         return self.status == self.Status.CANCELLED
-
-    @property
-    def can_post(self) -> bool:
-        return self.is_draft
 
     @property
     def display_number(self) -> str:
@@ -240,7 +246,7 @@ class InvoiceLine(models.Model):
         return self.factor_numerator != self.factor_denominator
 
 
-class CreditNote(models.Model):
+class CreditNote(PostedState, models.Model):
     """A credit against a posted invoice (full, partial, cancel & rebill) or for amendment credits."""
 
     class Status(models.TextChoices):
@@ -297,19 +303,6 @@ class CreditNote(models.Model):
     def __str__(self) -> str:
         return self.number or _("Draft credit note %(id)s") % {"id": self.pk}
 
-    # What pages may offer (the services check again under the row lock).
-    @property
-    def is_draft(self) -> bool:
-        return self.status == self.Status.DRAFT
-
-    @property
-    def is_posted(self) -> bool:
-        """Posted: it is applied, refunded and sent."""
-        return self.status == self.Status.POSTED
-
-    @property
-    def can_post(self) -> bool:
-        return self.is_draft
 
     @property
     def can_discard(self) -> bool:
