@@ -70,6 +70,34 @@ from imports.models import ExternalKey, Kind
 
 WRITE_BATCH = 2000  # records per write (one progress step); the file is still one transaction
 LOOKUP_CHUNK = 20_000  # values per `IN (...)` lookup
+# After a file's commit, PostgreSQL's planner statistics are refreshed (ANALYZE) for every table the
+# file added at least this many rows to: otherwise the first invoice run after a large migration
+# plans against the empty tables' statistics (5,000 contracts × 12 lines billed in 14.9 s, 4.7 s after).
+ANALYZE_MIN_ROWS = 10_000
+_written = threading.local()
+
+
+def _count_written(table: str, rows: int) -> None:
+    counts = getattr(_written, "counts", None)
+    if counts is None:
+        counts = _written.counts = {}
+    counts[table] = counts.get(table, 0) + rows
+
+
+def written_forget() -> None:
+    """Start counting the rows a file writes (called before each file's transaction)."""
+    _written.counts = {}
+
+
+def written_analyze() -> list[str]:
+    """ANALYZE the tables the committed file wrote many rows to (PostgreSQL); the tables, in order."""
+    counts, _written.counts = getattr(_written, "counts", None) or {}, {}
+    tables = sorted(t for t, n in counts.items() if n >= ANALYZE_MIN_ROWS)
+    if tables and _postgres():
+        with connection.cursor() as cursor:
+            for table in tables:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+    return tables
 
 
 @dataclass
@@ -426,6 +454,7 @@ def _insert(model, objs: list, *, with_id: bool = True) -> None:
     with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
         for obj in objs:
             copy.write_row([f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields])
+    _count_written(model._meta.db_table, len(objs))
 
 
 SCHEDULE_COLUMNS = (
@@ -451,10 +480,13 @@ def _copy_text(value) -> str:
 
 def _copy(table: str, columns, chunks) -> None:
     """COPY text rows (already escaped, one per line) into a table."""
+    rows = 0
     with connection.cursor() as cursor, cursor.cursor.copy(
             f"COPY {connection.ops.quote_name(table)} ({', '.join(columns)}) FROM STDIN") as copy:
         for chunk in chunks:
             copy.write(chunk)
+            rows += chunk.count("\n")
+    _count_written(table, rows)
 
 
 def _batched(lines, size=2000):

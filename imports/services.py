@@ -380,11 +380,14 @@ def _run_bulk(
         if not commit or failed:
             raise _Rollback
 
+    bulk.written_forget()
     try:
         with transaction.atomic():
             process()
     except _Rollback:
-        pass
+        bulk.written_forget()
+    else:
+        transaction.on_commit(bulk.written_analyze)
     if commit and failed:  # nothing of the file was written: only its errors are reported
         report.results = [r for r in report.results if r[2] == ERROR]
         report.counts.update({CREATE: 0, UPDATE: 0, UNCHANGED: 0})

@@ -225,3 +225,32 @@ def test_the_bulk_path_refuses_a_changed_contract_and_updates_a_changed_account_
     renamed = _import("accounts", ACCOUNTS.replace("C-2,Globex,", "C-2,Globex Corp,"), monkeypatch, bulk=True)
     assert (renamed.counts["update"], renamed.counts["unchanged"]) == (1, 2)
     assert Account.objects.filter(name="Globex Corp").count() == 1
+
+
+def test_a_large_bulk_commit_refreshes_the_planner_statistics_of_the_tables_it_filled(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    """After the commit, the tables that got at least ANALYZE_MIN_ROWS rows are analyzed (PostgreSQL),
+    so the first invoice run plans with the imported rows; a dry run analyzes nothing."""
+    from django.test.utils import CaptureQueriesContext
+
+    from imports import bulk
+
+    _catalog()
+    monkeypatch.setattr(bulk, "ANALYZE_MIN_ROWS", 7)  # 7 lines and subscriptions, 40+ schedule and audit rows; 3 contracts
+    _import("accounts", ACCOUNTS, monkeypatch, bulk=True)
+    monkeypatch.setattr(services, "BULK_MIN_RECORDS", 1)
+    batch = services.import_upload(kind="contracts", filename="data.csv", content=CONTRACTS.encode(), actor=None)
+    with CaptureQueriesContext(connection) as queries:
+        services.import_preview(batch=batch, actor=None)
+    assert not [q for q in queries.captured_queries if q["sql"].startswith("ANALYZE")]
+    services.import_commit(batch=batch, actor=None, mode="all")
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        assert services.import_execute(batch_id=batch.pk).status == ImportBatch.Status.DONE
+    analyzed = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("ANALYZE")]
+    if connection.vendor == "postgresql":
+        assert analyzed == ['ANALYZE "billing_site_auditlog"', 'ANALYZE "contracts_orderproduct"',
+                            'ANALYZE "contracts_scheduleentry"', 'ANALYZE "contracts_subscription"']
+    else:
+        assert analyzed == []  # SQLite: nothing to analyze, and nothing is sent
+    assert bulk.written_analyze() == []  # the counts were used once
