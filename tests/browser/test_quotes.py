@@ -44,6 +44,9 @@ def logout(page):
 
 
 def add_product(page, search: str, sku: str, quantity: str = "1"):
+    # The search box works once HTMX has processed the page: typing before the page's scripts ran
+    # (the builder is visible as soon as the HTML arrives) sends no search.
+    page.wait_for_load_state("load")
     page.fill("#product-search", search)
     row = page.locator(f"#product-results tr[data-sku='{sku}']")
     row.wait_for()
