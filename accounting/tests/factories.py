@@ -2,11 +2,13 @@
 
 import datetime as dt
 from decimal import Decimal
+from functools import partial
 
 from django.db.models import Sum
 
 from accounting.models import ChartAccount, JournalLine
 from billing_site.money import round_money
+from billing_site.testing import run_together
 from invoicing.models import Invoice, InvoiceLine, LineSource
 from invoicing.services.documents import invoice_post
 from payments.tests.factories import AccountFactory, legal_entity
@@ -36,32 +38,11 @@ def balance(code: str, **filters) -> Decimal:
 
 
 def books_passes_at_once(count: int, *, today: dt.date) -> list:
-    """`count` books passes started together on their own connections (threads behind a barrier);
-    their results, or the exception each raised."""
-    import threading
-
-    from django.db import connections
-
+    """`count` books passes started together on their own connections; their results, or the
+    exception each raised."""
     from accounting.services import books_process
 
-    barrier = threading.Barrier(count)
-    results: list = []
-
-    def job():
-        try:
-            barrier.wait()
-            results.append(books_process(today=today))
-        except Exception as exc:  # collected for the test's assertion
-            results.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=job) for _ in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
+    return run_together(*([partial(books_process, today=today)] * count))
 
 
 def assert_journaled_once(results: list, *, invoices: int, revenue: str, journal: str) -> None:

@@ -1,11 +1,12 @@
 """Two finance users saving the same price at once: one wins, the other gets a field error (PostgreSQL)."""
 
-import threading
+from functools import partial
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from billing_site.errors import ValidationFailed
+from billing_site.testing import run_together
 from catalog import services
 from catalog.models import PriceBook, PriceBookEntry, PriceTier
 from catalog.tests.factories import PriceBookFactory, ProductFactory
@@ -21,24 +22,7 @@ def _postgres_only():
 
 def _race(target, count: int = 2) -> list:
     """Run `target(i)` in `count` threads started together; return each result or exception."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def run(i):
-        try:
-            barrier.wait()
-            results[i] = target(i)
-        except Exception as exc:  # noqa: BLE001 - the test inspects what each thread got
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
+    return run_together(*(partial(target, i) for i in range(count)))
 
 
 def test_two_first_prices_for_one_product_and_book_make_one_entry():

@@ -6,6 +6,7 @@ from datetime import date
 import pytest
 from django.db import connection, connections
 
+from billing_site.testing import run_together
 from contracts import services
 from contracts.models import Contract, ScheduleEntry
 from contracts.tests.factories import Catalog, draft_order
@@ -20,24 +21,8 @@ def postgres_only():
 
 
 def run_in_threads(target, count=2):
-    barrier = threading.Barrier(count)
-    results, errors = [], []
-
-    def worker():
-        try:
-            barrier.wait()
-            results.append(target())
-        except Exception as exc:  # noqa: BLE001 - reported by the test
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker) for _ in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results, errors
+    outcomes = run_together(*([target] * count))
+    return [o for o in outcomes if not isinstance(o, Exception)], [o for o in outcomes if isinstance(o, Exception)]
 
 
 def test_two_activations_at_once_make_one_contract(postgres_only):

@@ -4,15 +4,15 @@ Run with: DATABASE_URL=postgres://postgres@127.0.0.1:5432/recur_usage DEBUG=1 .v
 """
 
 import datetime as dt
-import threading
 from decimal import Decimal
+from functools import partial
 
 import pytest
 import time_machine
 from django.conf import settings
-from django.db import connections
 from django.db.models import Count, Sum
 
+from billing_site.testing import run_together
 from invoicing import services
 from invoicing.models import UsageRecord
 from invoicing.tests.factories import AccountFactory, activate, make_catalog
@@ -32,24 +32,7 @@ def records(subs, keys, quantity):
 
 def ingest_at_once(*batches):
     """Each batch ingested by its own thread with its own connection, all starting together."""
-    barrier = threading.Barrier(len(batches))
-    results: list = [None] * len(batches)
-
-    def send(i, batch):
-        try:
-            barrier.wait()
-            results[i] = services.usage_ingest(records=batch, actor=None)
-        except Exception as exc:  # noqa: BLE001 - reported by the test
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=send, args=(i, batch)) for i, batch in enumerate(batches)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
+    return run_together(*(partial(services.usage_ingest, records=batch, actor=None) for batch in batches))
 
 
 @time_machine.travel(NOW, tick=False)

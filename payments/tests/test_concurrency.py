@@ -1,13 +1,13 @@
 """Exactly once under real concurrency: PostgreSQL, real threads, each on its own connection."""
 
 import datetime as dt
-import threading
 from decimal import Decimal as D
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from billing_site.errors import DomainError
+from billing_site.testing import run_together
 from payments import services
 from payments.models import GatewayOperation, Payment, PaymentAttempt
 from payments.selectors import invoice_balance
@@ -25,24 +25,7 @@ def _postgres_only():
 
 def together(*jobs):
     """Run the jobs at the same moment in threads; returns what each returned or raised."""
-    barrier = threading.Barrier(len(jobs))
-    results = [None] * len(jobs)
-
-    def runner(i, job):
-        try:
-            barrier.wait()
-            results[i] = job()
-        except Exception as exc:  # collected for the assertions
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=runner, args=(i, job)) for i, job in enumerate(jobs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
+    return run_together(*jobs)
 
 
 def test_two_payments_racing_for_one_invoice_never_overpay_it():

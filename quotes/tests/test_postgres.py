@@ -1,13 +1,13 @@
 """Concurrency on PostgreSQL with real threads: row locks make each transition happen once."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from billing_site.audit import audit_history
 from billing_site.errors import DomainError
+from billing_site.testing import run_together
 from quotes import services
 from quotes.models import Quote
 from quotes.tests.factories import TODAY, draft
@@ -21,26 +21,8 @@ def _postgres_only():
         pytest.skip("needs PostgreSQL row locks (set DATABASE_URL to a PostgreSQL database)")
 
 
-def run_together(*calls):
-    """Run the calls in threads released at the same instant; return their results or exceptions."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        except Exception as exc:  # noqa: BLE001 - reported to the test
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
+def run_together_bounded(*calls):
+    return run_together(*calls, timeout=60)
 
 
 @pytest.fixture
@@ -52,7 +34,7 @@ def presented(cat, acct, sales_user):
 
 
 def test_two_accepts_at_once_accept_once(presented, sales_user):
-    results = run_together(
+    results = run_together_bounded(
         *[lambda: services.quote_accept(quote=Quote(pk=presented.pk), actor=sales_user, today=TODAY)] * 2
     )
     assert [r.status for r in results] == ["accepted", "accepted"]
@@ -61,14 +43,14 @@ def test_two_accepts_at_once_accept_once(presented, sales_user):
 
 def test_two_clones_at_once_take_distinct_versions(presented, sales_user):
     source = Quote.objects.get(pk=presented.pk)
-    results = run_together(*[lambda: services.quote_clone(quote=source, actor=sales_user, today=TODAY)] * 2)
+    results = run_together_bounded(*[lambda: services.quote_clone(quote=source, actor=sales_user, today=TODAY)] * 2)
     assert sorted(r.version for r in results) == [2, 3]
 
 
 def test_a_line_added_while_submitting_is_refused_or_counted(cat, acct, sales_user):
     quote = draft(actor=sales_user, account=acct, book=cat["book"])
     services.quote_line_add(quote=quote, actor=sales_user, product=cat["platform"], quantity="1")
-    results = run_together(
+    results = run_together_bounded(
         lambda: services.quote_submit(quote=Quote(pk=quote.pk), actor=sales_user, open_balance=Decimal("0"), today=TODAY),
         lambda: services.quote_line_add(quote=Quote(pk=quote.pk), actor=sales_user, product=cat["onboarding"], quantity="1"),
     )
