@@ -7,8 +7,8 @@
 Generates the accounts file and the contracts file (one row per subscription line), then for each:
 the dry run (every row through the stages' services, rolled back) and the commit (the same, kept),
 each timed, with the peak memory of the process; then one invoice run over the imported contracts
-(the first period after the billed-through date). The commit runs in this process, calling the same
-service the Celery task calls.
+(the first period after the billed-through date), and the next day's schedule extension (the daily
+job). The commit runs in this process, calling the same service the Celery task calls.
 """
 
 import argparse
@@ -60,6 +60,7 @@ def main():
     parser.add_argument("--xlsx", action="store_true")
     parser.add_argument("--no-invoice-run", action="store_true")
     parser.add_argument("--invoice-run-only", action="store_true", help="skip the imports; bill what earlier runs imported")
+    parser.add_argument("--no-daily-job", action="store_true", help="skip the next day's schedule extension")
     args = parser.parse_args()
 
     import django
@@ -110,6 +111,9 @@ def main():
         for n in range(args.accounts) for sku in skus
     )
     figures = []
+    from contracts.models import Subscription
+
+    first_subscription = Subscription.objects.order_by("-id").values_list("id", flat=True).first() or 0
 
     def phase(name, fn):
         t0 = time.perf_counter()
@@ -136,6 +140,19 @@ def main():
         batch = phase(f"{kind} commit", lambda batch=batch: import_execute(batch_id=batch.pk))
         assert batch.status == "done", batch.message
 
+    if not args.invoice_run_only:
+        from django.conf import settings
+        from django.db.models import Count, Max, Min
+
+        from contracts.models import ScheduleEntry, Subscription
+
+        subs = Subscription.objects.filter(id__gt=first_subscription)
+        span = subs.aggregate(Min("scheduled_until"), Max("scheduled_until"), n=Count("id"))
+        rows = ScheduleEntry.objects.filter(subscription_id__gt=first_subscription).count()
+        print(f"  schedule: {rows} rows for {span['n']} subscriptions (MIGRATED_SCHEDULE_MONTHS="
+              f"{settings.MIGRATED_SCHEDULE_MONTHS}), scheduled until {span['scheduled_until__min']}.."
+              f"{span['scheduled_until__max']}; the daily job writes the rest as the months pass", flush=True)
+
     if not args.no_invoice_run:
         before = Invoice.objects.count(), InvoiceLine.objects.count()
         run = phase("invoice run", lambda: invoice_run_execute(run=invoice_run_create(
@@ -155,6 +172,13 @@ def main():
               f"{span['period_end__min']}..{span['period_end__max']} (expected [{expected[0]}, {expected[1]}))")
         assert (span["period_start__min"], span["period_start__max"]) == (expected[0], expected[0])
         assert (span["period_end__min"], span["period_end__max"]) == (expected[1], expected[1])
+    if not args.no_daily_job:
+        # The next day the daily job moves every migrated subscription's schedule one period on
+        # (they all start on the 1st: the month three months ahead starts before the new horizon).
+        from contracts.services import schedules_extend
+
+        added = phase("daily job, the next day", lambda: schedules_extend(today=today + dt.timedelta(days=1)))
+        print(f"  schedule rows added: {added}")
     print("phase,seconds,peak_mib")
     for name, seconds, mib in figures:
         print(f"{name},{seconds:.1f},{mib:.0f}")

@@ -215,7 +215,9 @@ class Subscription(models.Model):
         help_text=_("The day the billing period grid is anchored on (the contract's start); blank = start date."),
     )
     scheduled_until = models.DateField(
-        _("scheduled until"), null=True, blank=True, help_text=_("Evergreen: the schedule is extended up to this day.")
+        _("scheduled until"), null=True, blank=True,
+        help_text=_("The schedule is written up to this day (evergreen, or a migrated contract scheduled months ahead); "
+                    "blank on a termed subscription: to its end."),
     )
 
     class Meta:

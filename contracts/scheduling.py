@@ -144,7 +144,8 @@ def piece_amount(*, terms: Terms, quantity: Decimal, factor: Factor) -> Decimal:
 def entries_for(
     *, terms: Terms, quantity: Decimal, start: date, end: date | None, until: date | None = None
 ) -> list[Entry]:
-    """The entries of ``[start, end)`` at `quantity` (evergreen `end` None: pieces starting before `until`)."""
+    """The entries of ``[start, end)`` at `quantity`, only the pieces starting before `until` when it
+    is given (evergreen `end` None: `until` is required)."""
     if terms.charge_type == ONE_TIME:
         one = Factor(1, 1)
         amount = amount_for_piece(unit_price=terms.unit_price, quantity=quantity, factor=1, currency=terms.currency)
@@ -162,7 +163,7 @@ def entries_for(
     # mid-term follows the same periods as the rest of the contract.
     periods = billing_periods(
         start=min(terms.anchor, start), end=end, frequency_months=terms.frequency_months,
-        boundary=terms.boundary, billing_day=terms.billing_day, limit_until=until if end is None else None,
+        boundary=terms.boundary, billing_day=terms.billing_day, limit_until=until,
     )
     entries = []
     for period in periods:

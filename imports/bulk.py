@@ -409,12 +409,13 @@ def write_contracts(ctx: Context, plans: list[ContractPlan], schedules: dict) ->
 
 
 def _scheduled(ctx: Context, line: Line) -> Line:
-    """The line's schedule by `schedule_plan` (once per shape); sets an evergreen line's `scheduled_until`."""
+    """The line's schedule by `schedule_plan` (once per shape, as a migrated contract's); sets the line's
+    `scheduled_until` where its schedule stops early."""
     if "schedule" not in line.rows:
         entries = []
         if line.start is not None and line.subscription is not None and line.order_product is not None:
             entries = schedule_plan(subscription=line.subscription, quantity=line.order_product.quantity,
-                                    start=line.start, today=ctx.today)
+                                    start=line.start, today=ctx.today, ahead=True)
         line.rows["schedule"] = entries
     return line
 

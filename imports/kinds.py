@@ -483,7 +483,7 @@ def apply_contract(ctx: Context, rows: list[dict]) -> Outcome:
             )
         mrr += line_mrr(product=product, order_product=op)
     with _columns(ACTIVATION_COLUMNS):
-        contract = order_activate(order=order, actor=ctx.actor, today=ctx.today, billed_through=billed)
+        contract = order_activate(order=order, actor=ctx.actor, today=ctx.today, billed_through=billed, migrated=True)
     _remember(ctx, Kind.CONTRACTS, external_id, contract.pk, fp, None)
     return Outcome(CREATE, contract.pk, totals={"contracts": 1, "mrr": mrr_cents(mrr)})
 

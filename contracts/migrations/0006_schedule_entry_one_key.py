@@ -75,5 +75,10 @@ class Migration(migrations.Migration):
             model_name='subscription',
             constraint=models.UniqueConstraint(fields=('id', 'contract', 'account'), name='subscription_contract_account'),
         ),
+        migrations.AlterField(
+            model_name='subscription',
+            name='scheduled_until',
+            field=models.DateField(blank=True, help_text='The schedule is written up to this day (evergreen, or a migrated contract scheduled months ahead); blank on a termed subscription: to its end.', null=True, verbose_name='scheduled until'),
+        ),
         migrations.RunPython(add_composite_key, drop_composite_key),
     ]

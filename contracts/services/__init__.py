@@ -17,6 +17,7 @@ from .schedule import (
     schedule_entries_mark_unbilled,
     schedule_entry_set_usage_amount,
     schedules_extend,
+    schedules_extend_through,
     subscription_extend_schedule,
 )
 
@@ -25,5 +26,5 @@ __all__ = [
     "contract_renew", "contracts_expire", "order_activate", "order_create", "order_create_from_quote",
     "order_product_add", "order_product_deliver", "order_product_remove", "product_price", "renewal_notice_days", "renewals_create",
     "schedule_entries_mark_billed", "schedule_entries_mark_unbilled", "schedule_entry_set_usage_amount",
-    "schedules_extend", "subscription_extend_schedule",
+    "schedules_extend", "schedules_extend_through", "subscription_extend_schedule",
 ]

@@ -350,12 +350,16 @@ def _quote_accept(*, quote, actor) -> None:
         quote_accept(quote=quote, actor=actor)
 
 
-def order_activate(*, order: Order, actor, today: date | None = None, billed_through: date | None = None) -> Contract:
+def order_activate(
+    *, order: Order, actor, today: date | None = None, billed_through: date | None = None, migrated: bool = False
+) -> Contract:
     """Activate a draft order: its contract, subscriptions and billing schedule. Idempotent.
 
     `billed_through` (a contract migrated from another system) is the last day the old system
     already invoiced: the schedule starts the day after, which must be a period boundary of every
-    recurring line, so the first Recur invoice covers exactly the first period after it."""
+    recurring line, so the first Recur invoice covers exactly the first period after it. A
+    `migrated` contract (the contracts import) is scheduled `MIGRATED_SCHEDULE_MONTHS` ahead, not to
+    its end: the daily job writes the rest (`schedule_plan`)."""
     today = today or clock.today()
     with transaction.atomic():
         # The row lock makes a second activation wait, then find the order activated.
@@ -379,7 +383,8 @@ def order_activate(*, order: Order, actor, today: date | None = None, billed_thr
                                                anchor=contract.start_date)
             start = billing_start(subscription=subscription, order_product=op, billed_through=billed_through)
             if start is not None:
-                schedule_create(subscription=subscription, order=order, quantity=op.quantity, start=start, today=today)
+                schedule_create(subscription=subscription, order=order, quantity=op.quantity, start=start, today=today,
+                                ahead=migrated)
         order.status = Order.Status.ACTIVATED
         if order.type == Order.Type.NEW:
             order.contract = contract

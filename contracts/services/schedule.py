@@ -6,15 +6,19 @@ entry at the same moment) cannot both take the same entry; the caller compares t
 back with the number of ids it asked for and aborts when they differ.
 """
 
-from datetime import date
+from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
 from billing_site.audit import audit_record
 from billing_site.errors import InvalidTransition, ValidationFailed
 from billing_site.money import round_money, to_decimal
+from catalog.models import Product
 from catalog.pricing import Factor, add_months
 from contracts import scheduling
 from contracts.models import Order, ScheduleEntry, Subscription
@@ -71,60 +75,142 @@ def horizon(*, today: date, start: date) -> date:
     return add_months(anchor=max(today, start), months=HORIZON_MONTHS)
 
 
-def schedule_create(*, subscription: Subscription, order: Order, quantity, start: date, today: date) -> list[ScheduleEntry]:
-    """Write the schedule of a new subscription from `start` to its end (or the evergreen horizon)."""
-    planned = schedule_plan(subscription=subscription, quantity=quantity, start=start, today=today)
+def ahead_horizon(*, today: date, start: date) -> date:
+    """How far ahead a partly scheduled termed subscription (a migrated contract) is scheduled."""
+    return add_months(anchor=max(today, start), months=settings.MIGRATED_SCHEDULE_MONTHS)
+
+
+def is_partly_scheduled(subscription: Subscription) -> bool:
+    """A termed subscription whose schedule stops before its end (the daily job writes the rest)."""
+    return (
+        subscription.end_date is not None and subscription.scheduled_until is not None
+        and subscription.scheduled_until < subscription.end_date
+    )
+
+
+def schedule_create(
+    *, subscription: Subscription, order: Order, quantity, start: date, today: date, ahead: bool = False
+) -> list[ScheduleEntry]:
+    """Write the schedule of a new subscription from `start` to its end (or the evergreen horizon;
+    with `ahead`, a termed subscription only to `ahead_horizon`)."""
+    planned = schedule_plan(subscription=subscription, quantity=quantity, start=start, today=today, ahead=ahead)
     rows = ScheduleEntry.objects.bulk_create([row_of(e, subscription=subscription, order=order) for e in planned])
-    if subscription.end_date is None:
+    if subscription.scheduled_until is not None:
         subscription.save(update_fields=["scheduled_until"])
     return rows
 
 
-def schedule_plan(*, subscription: Subscription, quantity, start: date, today: date) -> list[scheduling.Entry]:
-    """The entries a new subscription's schedule gets from `start`, nothing written; sets an evergreen
-    subscription's `scheduled_until` (on the object) to where they stop."""
+def schedule_plan(*, subscription: Subscription, quantity, start: date, today: date, ahead: bool = False) -> list[scheduling.Entry]:
+    """The entries a new subscription's schedule gets from `start`, nothing written.
+
+    An evergreen subscription is planned to the horizon and a termed one to its end, or, with
+    `ahead` (a contract migrated from another system), only to `ahead_horizon`: the daily job writes
+    the rest as the months pass, and an amendment writes it first. `scheduled_until` (on the object)
+    says where a partial schedule stops; it stays blank when a termed schedule reaches the end."""
     terms = terms_of(subscription)
     until = None
     if subscription.end_date is None:
         until = horizon(today=today, start=start)
+    elif ahead and settings.MIGRATED_SCHEDULE_MONTHS > 0 and subscription.charge_type != Product.ChargeType.ONE_TIME:
+        until = ahead_horizon(today=today, start=start)
     planned = scheduling.entries_for(terms=terms, quantity=quantity, start=start, end=subscription.end_date, until=until)
-    if subscription.end_date is None:
-        subscription.scheduled_until = max([e.period_end for e in planned], default=start)
+    reached = max([e.period_end for e in planned], default=start)
+    if subscription.end_date is None or (until is not None and reached < subscription.end_date):
+        subscription.scheduled_until = reached
+    return planned
+
+
+def _extension(subscription: Subscription, until: date, plans: dict | None = None) -> list[scheduling.Entry]:
+    """The periods a locked subscription still needs to reach `until` (a termed one never past its
+    end); sets `scheduled_until` on the object when there are some. `plans` caches the planner's
+    answer for subscriptions with the same terms (a migration brings thousands alike)."""
+    if subscription.status != Subscription.Status.ACTIVE:
+        return []
+    if subscription.end_date is not None and not is_partly_scheduled(subscription):
+        return []
+    start = subscription.scheduled_until or subscription.start_date
+    if start >= until:
+        return []
+    terms = terms_of(subscription)
+    key = (terms, subscription.quantity, start, subscription.end_date, until)
+    planned = plans.get(key) if plans is not None else None
+    if planned is None:
+        planned = scheduling.entries_for(terms=terms, quantity=subscription.quantity, start=start, end=subscription.end_date, until=until)
+        if plans is not None:
+            if len(plans) >= 10_000:  # as many shapes as subscriptions: no use keeping them
+                plans.clear()
+            plans[key] = planned
+    if planned:
+        reached = planned[-1].period_end
+        ended = subscription.end_date is not None and reached >= subscription.end_date
+        subscription.scheduled_until = None if ended else reached
     return planned
 
 
 @transaction.atomic
 def subscription_extend_schedule(*, subscription: Subscription, until: date) -> int:
-    """Schedule an evergreen subscription's periods that start before `until`; returns entries added.
+    """Schedule the periods of an evergreen or partly scheduled subscription that start before
+    `until` (a termed one never past its end); returns entries added.
 
     Safe to call twice or from two workers: the subscription row is locked and `scheduled_until`
     says where the previous extension stopped."""
-    subscription = Subscription.objects.select_for_update().select_related("contract").get(pk=subscription.pk)
-    if subscription.end_date is not None or subscription.status != Subscription.Status.ACTIVE:
-        return 0
-    start = subscription.scheduled_until or subscription.start_date
-    if start >= until:
-        return 0
-    planned = scheduling.entries_for(
-        terms=terms_of(subscription), quantity=subscription.quantity, start=start, end=None, until=until
-    )
+    subscription = Subscription.objects.select_for_update(of=("self",)).select_related("contract").get(pk=subscription.pk)
+    planned = _extension(subscription, until)
     if not planned:
         return 0
     order = subscription.contract.order
     ScheduleEntry.objects.bulk_create([row_of(e, subscription=subscription, order=order) for e in planned])
-    subscription.scheduled_until = planned[-1].period_end
     subscription.save(update_fields=["scheduled_until"])
     return len(planned)
 
 
-def schedules_extend(*, today: date) -> int:
-    """Extend every active evergreen subscription to the horizon (the daily job)."""
+EXTEND_CHUNK = 500  # subscriptions locked and extended per transaction by the daily job
+
+
+def _extend_many(ids: list[int], until_of: Callable[[Subscription], date]) -> int:
+    """`subscription_extend_schedule` for many subscriptions, a chunk per transaction."""
     added = 0
-    ids = Subscription.objects.filter(end_date__isnull=True, status=Subscription.Status.ACTIVE).values_list("pk", flat=True)
-    for pk in ids.iterator():
-        subscription = Subscription.objects.get(pk=pk)
-        added += subscription_extend_schedule(subscription=subscription, until=horizon(today=today, start=today))
+    plans: dict = {}
+    for first in range(0, len(ids), EXTEND_CHUNK):
+        with transaction.atomic():
+            subs = list(Subscription.objects.select_for_update(of=("self",)).select_related("contract")
+                        .filter(pk__in=ids[first:first + EXTEND_CHUNK]).order_by("pk"))
+            rows = []
+            moved: dict[date | None, list[int]] = {}  # new scheduled_until -> subscriptions
+            for sub in subs:
+                planned = _extension(sub, until_of(sub), plans)
+                if planned:
+                    rows += [row_of(e, subscription=sub, order=Order(pk=sub.contract.order_id)) for e in planned]
+                    moved.setdefault(sub.scheduled_until, []).append(sub.pk)
+            ScheduleEntry.objects.bulk_create(rows, batch_size=1000)
+            for value, pks in moved.items():
+                Subscription.objects.filter(pk__in=pks).update(scheduled_until=value)
+            added += len(rows)
     return added
+
+
+def _unscheduled(*, evergreen_before: date, termed_before: date):
+    """Active subscriptions whose schedule stops too early: evergreen ones before `evergreen_before`,
+    partly scheduled termed ones before `termed_before`."""
+    evergreen = Q(end_date__isnull=True) & (Q(scheduled_until__isnull=True) | Q(scheduled_until__lt=evergreen_before))
+    partial = Q(scheduled_until__isnull=False, scheduled_until__lt=F("end_date")) & Q(scheduled_until__lt=termed_before)
+    return Subscription.objects.filter(evergreen | partial, status=Subscription.Status.ACTIVE)
+
+
+def schedules_extend(*, today: date) -> int:
+    """The daily job: every active evergreen subscription to the horizon, every partly scheduled
+    termed one to `ahead_horizon`; returns entries added."""
+    evergreen_until, ahead_until = horizon(today=today, start=today), ahead_horizon(today=today, start=today)
+    ids = list(_unscheduled(evergreen_before=evergreen_until, termed_before=ahead_until).order_by("pk").values_list("pk", flat=True))
+    return _extend_many(ids, lambda sub: evergreen_until if sub.end_date is None else ahead_until)
+
+
+def schedules_extend_through(*, target_date: date) -> int:
+    """Schedule every subscription at least through `target_date` (an invoice run bills entries due
+    by then): what the daily job has not written yet, because it has not run or the date is far."""
+    until = target_date + timedelta(days=1)
+    ids = list(_unscheduled(evergreen_before=until, termed_before=until).order_by("pk").values_list("pk", flat=True))
+    return _extend_many(ids, lambda sub: until)
 
 
 def schedule_entries_mark_billed(*, entry_ids: list[int], billed_at) -> int:

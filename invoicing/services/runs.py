@@ -114,6 +114,14 @@ def invoice_run_create(
 def invoice_run_prepare(*, run_id: int, now: dt.datetime | None = None) -> InvoiceRun | None:
     """queued → running: list the accounts with something due and cut them into chunks."""
     now = now or clock.now()
+    run = InvoiceRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).only("target_date").first()
+    if run is None:
+        return None
+    # What the daily job has not scheduled yet (it did not run, or the target date is far ahead):
+    # evergreen and migrated contracts are scheduled a few months ahead only.
+    from contracts.services import schedules_extend_through
+
+    schedules_extend_through(target_date=run.target_date)
     with transaction.atomic():
         run = InvoiceRun.objects.select_for_update().get(pk=run_id)
         if run.status != RunStatus.QUEUED:
