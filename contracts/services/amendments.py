@@ -110,7 +110,7 @@ def contract_amendment_preview(*, contract: Contract, request: AmendmentRequest,
     entries = _entries_by_subscription(subscriptions, lock=False)
     unwritten = count(-1, -1)  # ids of the entries the amendment would first write (negative: not rows yet)
     for sub in subscriptions:
-        if is_partly_scheduled(sub) and sub.status == Subscription.Status.ACTIVE:
+        if sub.scheduled_until is not None and is_partly_scheduled(sub) and sub.status == Subscription.Status.ACTIVE:
             # As `contract_amend` does: the rest of a migrated contract's schedule, then the change.
             rest = scheduling.entries_for(terms=terms_of(sub), quantity=sub.quantity, start=sub.scheduled_until,
                                           end=sub.end_date)
@@ -133,7 +133,7 @@ def contract_amend(*, contract: Contract, request: AmendmentRequest, actor, toda
                 if sub.end_date is None and sub.status == Subscription.Status.ACTIVE:
                     # An evergreen schedule must reach past the effective date before it is cut there.
                     subscription_extend_schedule(subscription=sub, until=effective + timedelta(days=1))
-                elif is_partly_scheduled(sub) and sub.status == Subscription.Status.ACTIVE:
+                elif sub.end_date is not None and is_partly_scheduled(sub) and sub.status == Subscription.Status.ACTIVE:
                     # A migrated contract's schedule is written to its end before it is changed.
                     subscription_extend_schedule(subscription=sub, until=sub.end_date)
             subscriptions = list(Subscription.objects.filter(contract=contract).select_related("product").order_by("id"))
