@@ -81,7 +81,7 @@ class ContractAdmin(admin.ModelAdmin):
 
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
-    list_display = ["id", "contract", "product", "status", "quantity", "unit_price", "start_date", "end_date"]
+    list_display = ["id", "contract", "product", "status", "quantity", "unit_price", "start_date", "end_date", "scheduled_until"]
     list_filter = ["status", "charge_type", "billing_frequency"]
     search_fields = ["contract__number", "product__name", "account__name"]
     list_select_related = ["contract", "product"]
