@@ -101,6 +101,7 @@ class ContractTimeline:
     billed_amount: Decimal = ZERO
     pending_amount: Decimal = ZERO
     next_bill_on: date | None = None
+    scheduled_until: date | None = None  # a migrated contract: "to bill" counts the rows written up to here
 
 
 def contract_timeline(*, contract: Contract) -> ContractTimeline:
@@ -129,6 +130,8 @@ def contract_timeline(*, contract: Contract) -> ContractTimeline:
         timeline.billed_amount += item.billed_amount
         timeline.pending_amount += item.pending_amount
         timeline.subscriptions.append(item)
+        if sub.is_active and sub.end_date and sub.scheduled_until and sub.scheduled_until < sub.end_date:
+            timeline.scheduled_until = min(timeline.scheduled_until or sub.scheduled_until, sub.scheduled_until)
     _bars(timeline)
     timeline.orders = list(
         Order.objects.filter(Q(contract=contract) | Q(created_contract=contract)).distinct().order_by("created_at", "id")

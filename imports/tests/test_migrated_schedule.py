@@ -148,9 +148,12 @@ def test_the_contract_page_says_where_the_schedule_stops(migrated, finance_clien
     page = finance_client.get(reverse("contracts:detail", args=[migrated.pk])).content.decode()
     assert page.count("the rest of the term is written month by month (a migrated contract), or all at once by an amendment") == 2
     assert "Scheduled through 02/28/2026: " in page and "Scheduled through 03/31/2026: " in page
+    # "To bill" is what is written so far: the earliest place a schedule stops.
+    assert '<span class="muted" id="scheduled-through">· scheduled through 02/28/2026</span>' in page
     finance_client.post(reverse("language-set"), {"language": "fr", "next": "/"})
     page = finance_client.get(reverse("contracts:detail", args=[migrated.pk])).content.decode()
     assert "Échéancier établi jusqu’au 28/02/2026 : le reste de la durée est établi mois après mois (contrat repris)" in page
+    assert "· échéancier établi jusqu’au 28/02/2026</span>" in page
 
 
 @pytest.mark.django_db(transaction=True)

@@ -89,4 +89,5 @@ def test_a_migrated_contract_shows_where_its_schedule_stops(page, celery_eager, 
     assert note.strip() == (f"Scheduled through {last_day:%m/%d/%Y}: the rest of the term is written month by month "
                             "(a migrated contract), or all at once by an amendment.")
     assert len(page.query_selector_all("table.schedule tbody tr")) == months
+    assert page.text_content("#scheduled-through").strip() == f"· scheduled through {last_day:%m/%d/%Y}"
     shot(page, "contract-migrated-partly-scheduled")
