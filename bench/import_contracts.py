@@ -73,8 +73,14 @@ def main():
     if connection.vendor != "postgresql":
         sys.exit("Run the benchmark on PostgreSQL: DATABASE_URL=postgres://postgres@127.0.0.1:5432/recur_bench")
     call_command("migrate", verbosity=0)
+    from django.conf import settings
+    from django.db.models import Count, Max, Min
+
     from billing_site import clock
     from catalog.models import BillingRule, LegalEntity, PriceBook, PriceBookEntry, Product, TaxRate, TaxRule
+    from catalog.pricing import add_months
+    from contracts.models import ScheduleEntry, Subscription
+    from contracts.services import schedules_extend
     from imports.services import import_commit, import_execute, import_upload
     from invoicing.models import Invoice, InvoiceLine
     from invoicing.services import invoice_run_create, invoice_run_execute
@@ -111,8 +117,6 @@ def main():
         for n in range(args.accounts) for sku in skus
     )
     figures = []
-    from contracts.models import Subscription
-
     first_subscription = Subscription.objects.order_by("-id").values_list("id", flat=True).first() or 0
 
     def phase(name, fn):
@@ -141,11 +145,6 @@ def main():
         assert batch.status == "done", batch.message
 
     if not args.invoice_run_only:
-        from django.conf import settings
-        from django.db.models import Count, Max, Min
-
-        from contracts.models import ScheduleEntry, Subscription
-
         subs = Subscription.objects.filter(id__gt=first_subscription)
         span = subs.aggregate(Min("scheduled_until"), Max("scheduled_until"), n=Count("id"))
         rows = ScheduleEntry.objects.filter(subscription_id__gt=first_subscription).count()
@@ -159,10 +158,6 @@ def main():
             actor=None, target_date=first_this_month, auto_post=True, send_documents=False, start=False)))
         print(f"  invoices {Invoice.objects.count() - before[0]}, lines {InvoiceLine.objects.count() - before[1]}, "
               f"status {run.status}")
-        from django.db.models import Count, Max, Min
-
-        from catalog.pricing import add_months
-
         # The first Recur invoice covers exactly the first period after billed-through: every line of
         # the run is the month that starts the day after it.
         lines = InvoiceLine.objects.filter(invoice__run=run)
@@ -175,8 +170,6 @@ def main():
     if not args.no_daily_job:
         # The next day the daily job moves every migrated subscription's schedule one period on
         # (they all start on the 1st: the month three months ahead starts before the new horizon).
-        from contracts.services import schedules_extend
-
         added = phase("daily job, the next day", lambda: schedules_extend(today=today + dt.timedelta(days=1)))
         print(f"  schedule rows added: {added}")
     print("phase,seconds,peak_mib")

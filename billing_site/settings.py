@@ -184,11 +184,11 @@ RENEWAL_NOTICE_DAYS = env.int("RENEWAL_NOTICE_DAYS", default=60)
 # Invoicing: accounts billed per database transaction in a run chunk (a failure retries them one by one).
 INVOICING_ACCOUNTS_PER_TRANSACTION = env.int("INVOICING_ACCOUNTS_PER_TRANSACTION", default=100)
 
-# Invoicing: an invoice run's target and invoice dates may be at most this many days ahead.
 # A contract migrated from another system (the contracts import) is scheduled this many months
 # ahead, not to its end; the daily job writes the rest as the months pass, an amendment first writes
 # it all. 0: to the end, as a contract activated here.
 MIGRATED_SCHEDULE_MONTHS = env.int("MIGRATED_SCHEDULE_MONTHS", default=3)
+# Invoicing: an invoice run's target and invoice dates may be at most this many days ahead.
 INVOICE_RUN_HORIZON_DAYS = env.int("INVOICE_RUN_HORIZON_DAYS", default=400)
 
 # Invoicing: a running chunk with no heartbeat for this many seconds lost its worker; beat sends it again.

@@ -239,6 +239,12 @@ class Subscription(models.Model):
         return self.status == self.Status.ACTIVE
 
     @property
+    def is_partly_scheduled(self) -> bool:
+        """A termed subscription whose schedule stops before its end (a migrated contract: the daily
+        job writes the rest, an amendment writes it all first)."""
+        return self.end_date is not None and self.scheduled_until is not None and self.scheduled_until < self.end_date
+
+    @property
     def period_price_fraction(self) -> Fraction:
         """The share of the unit price one full billing period is worth (months per period ÷ price term)."""
         return Fraction(self.billing_frequency or 0, self.price_term_months or 12)

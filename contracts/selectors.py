@@ -130,7 +130,7 @@ def contract_timeline(*, contract: Contract) -> ContractTimeline:
         timeline.billed_amount += item.billed_amount
         timeline.pending_amount += item.pending_amount
         timeline.subscriptions.append(item)
-        if sub.is_active and sub.end_date and sub.scheduled_until and sub.scheduled_until < sub.end_date:
+        if sub.is_active and sub.is_partly_scheduled and sub.scheduled_until is not None:
             timeline.scheduled_until = min(timeline.scheduled_until or sub.scheduled_until, sub.scheduled_until)
     _bars(timeline)
     timeline.orders = list(

@@ -34,7 +34,7 @@ from .orders import (
     subscription_create,
     temporary_number,
 )
-from .schedule import entry_of, is_partly_scheduled, row_of, subscription_extend_schedule, terms_of
+from .schedule import entry_of, row_of, schedule_extension, subscription_extend_schedule, terms_of
 
 ZERO = Decimal("0")
 QUANTITY_TYPES = {AmendmentType.ADD_QUANTITY, AmendmentType.REDUCE_QUANTITY}
@@ -110,10 +110,9 @@ def contract_amendment_preview(*, contract: Contract, request: AmendmentRequest,
     entries = _entries_by_subscription(subscriptions, lock=False)
     unwritten = count(-1, -1)  # ids of the entries the amendment would first write (negative: not rows yet)
     for sub in subscriptions:
-        if sub.scheduled_until is not None and is_partly_scheduled(sub) and sub.status == Subscription.Status.ACTIVE:
-            # As `contract_amend` does: the rest of a migrated contract's schedule, then the change.
-            rest = scheduling.entries_for(terms=terms_of(sub), quantity=sub.quantity, start=sub.scheduled_until,
-                                          end=sub.end_date)
+        if sub.end_date is not None:
+            # As `contract_amend` does: the rest of a migrated contract's schedule (on these objects only), then the change.
+            rest = schedule_extension(sub, until=sub.end_date)
             entries[sub.pk] += [replace(e, id=next(unwritten)) for e in rest]
     return _plan(contract=contract, subscriptions=subscriptions, entries=entries, request=request, today=today)
 
@@ -133,7 +132,7 @@ def contract_amend(*, contract: Contract, request: AmendmentRequest, actor, toda
                 if sub.end_date is None and sub.status == Subscription.Status.ACTIVE:
                     # An evergreen schedule must reach past the effective date before it is cut there.
                     subscription_extend_schedule(subscription=sub, until=effective + timedelta(days=1))
-                elif sub.end_date is not None and is_partly_scheduled(sub) and sub.status == Subscription.Status.ACTIVE:
+                elif sub.end_date is not None and sub.is_partly_scheduled and sub.is_active:
                     # A migrated contract's schedule is written to its end before it is changed.
                     subscription_extend_schedule(subscription=sub, until=sub.end_date)
             subscriptions = list(Subscription.objects.filter(contract=contract).select_related("product").order_by("id"))

@@ -80,14 +80,6 @@ def ahead_horizon(*, today: date, start: date) -> date:
     return add_months(anchor=max(today, start), months=settings.MIGRATED_SCHEDULE_MONTHS)
 
 
-def is_partly_scheduled(subscription: Subscription) -> bool:
-    """A termed subscription whose schedule stops before its end (the daily job writes the rest)."""
-    return (
-        subscription.end_date is not None and subscription.scheduled_until is not None
-        and subscription.scheduled_until < subscription.end_date
-    )
-
-
 def schedule_create(
     *, subscription: Subscription, order: Order, quantity, start: date, today: date, ahead: bool = False
 ) -> list[ScheduleEntry]:
@@ -120,13 +112,14 @@ def schedule_plan(*, subscription: Subscription, quantity, start: date, today: d
     return planned
 
 
-def _extension(subscription: Subscription, until: date, plans: dict | None = None) -> list[scheduling.Entry]:
-    """The periods a locked subscription still needs to reach `until` (a termed one never past its
-    end); sets `scheduled_until` on the object when there are some. `plans` caches the planner's
-    answer for subscriptions with the same terms (a migration brings thousands alike)."""
-    if subscription.status != Subscription.Status.ACTIVE:
+def schedule_extension(subscription: Subscription, until: date, plans: dict | None = None) -> list[scheduling.Entry]:
+    """The periods an evergreen or partly scheduled subscription still needs to reach `until` (a
+    termed one never past its end), nothing written; sets `scheduled_until` on the object when there
+    are some. `plans` caches the planner's answer for subscriptions with the same terms (a migration
+    brings thousands alike)."""
+    if not subscription.is_active:
         return []
-    if subscription.end_date is not None and not is_partly_scheduled(subscription):
+    if subscription.end_date is not None and not subscription.is_partly_scheduled:
         return []
     start = subscription.scheduled_until or subscription.start_date
     if start >= until:
@@ -147,28 +140,21 @@ def _extension(subscription: Subscription, until: date, plans: dict | None = Non
     return planned
 
 
-@transaction.atomic
 def subscription_extend_schedule(*, subscription: Subscription, until: date) -> int:
     """Schedule the periods of an evergreen or partly scheduled subscription that start before
     `until` (a termed one never past its end); returns entries added.
 
     Safe to call twice or from two workers: the subscription row is locked and `scheduled_until`
     says where the previous extension stopped."""
-    subscription = Subscription.objects.select_for_update(of=("self",)).select_related("contract").get(pk=subscription.pk)
-    planned = _extension(subscription, until)
-    if not planned:
-        return 0
-    order = subscription.contract.order
-    ScheduleEntry.objects.bulk_create([row_of(e, subscription=subscription, order=order) for e in planned])
-    subscription.save(update_fields=["scheduled_until"])
-    return len(planned)
+    return _extend_many([subscription.pk], lambda _sub: until)
 
 
 EXTEND_CHUNK = 500  # subscriptions locked and extended per transaction by the daily job
 
 
 def _extend_many(ids: list[int], until_of: Callable[[Subscription], date]) -> int:
-    """`subscription_extend_schedule` for many subscriptions, a chunk per transaction."""
+    """Write what `schedule_extension` plans for these subscriptions, a chunk per transaction, each
+    subscription locked (only its row: an amendment locks the contract first)."""
     added = 0
     plans: dict = {}
     for first in range(0, len(ids), EXTEND_CHUNK):
@@ -178,7 +164,7 @@ def _extend_many(ids: list[int], until_of: Callable[[Subscription], date]) -> in
             rows = []
             moved: dict[date | None, list[int]] = {}  # new scheduled_until -> subscriptions
             for sub in subs:
-                planned = _extension(sub, until_of(sub), plans)
+                planned = schedule_extension(sub, until_of(sub), plans)
                 if planned:
                     rows += [row_of(e, subscription=sub, order=Order(pk=sub.contract.order_id)) for e in planned]
                     moved.setdefault(sub.scheduled_until, []).append(sub.pk)

@@ -28,6 +28,7 @@ from billing_site.audit import audit_record
 from billing_site.errors import DomainError, InvalidTransition, ValidationFailed
 from billing_site.events import event_record, fields_of
 from contracts.models import ScheduleEntry
+from contracts.services import schedules_extend_through
 from customers.models import Account
 from invoicing.models import InvoiceRun, InvoiceRunChunk, InvoiceRunError
 from invoicing.schedule import due_entries_q
@@ -119,8 +120,6 @@ def invoice_run_prepare(*, run_id: int, now: dt.datetime | None = None) -> Invoi
         return None
     # What the daily job has not scheduled yet (it did not run, or the target date is far ahead):
     # evergreen and migrated contracts are scheduled a few months ahead only.
-    from contracts.services import schedules_extend_through
-
     schedules_extend_through(target_date=run.target_date)
     with transaction.atomic():
         run = InvoiceRun.objects.select_for_update().get(pk=run_id)
