@@ -140,6 +140,17 @@ def _key(kind: str, external_id: str) -> ExternalKey | None:
     return ExternalKey.objects.filter(kind=kind, external_id=external_id).first()
 
 
+def _unchanged_or_refused(kind: str, external_id: str, fp: str, *, column: str, refusal: str) -> Outcome | None:
+    """A record that cannot change once imported (a contract, an opening invoice): unchanged when the
+    same values come again, refused with `refusal` when others do, None when it is new."""
+    key = _key(kind, external_id)
+    if key is None:
+        return None
+    if key.fingerprint == fp:
+        return Outcome(UNCHANGED, key.object_id)
+    raise RowError(column, refusal % {"id": external_id})
+
+
 def _remember(ctx: Context, kind: str, external_id: str, object_id: int, fp: str, key: ExternalKey | None) -> None:
     if key is None:
         ExternalKey.objects.create(kind=kind, external_id=external_id, object_id=object_id, fingerprint=fp, batch_id=ctx.batch_id)
@@ -462,12 +473,10 @@ def apply_contract(ctx: Context, rows: list[dict]) -> Outcome:
     head = rows[0]
     external_id = head["contract_id"]
     fp = fingerprint(rows)
-    key = _key(Kind.CONTRACTS, external_id)
-    if key is not None:
-        if key.fingerprint == fp:
-            return Outcome(UNCHANGED, key.object_id)
-        raise RowError("contract_id", _("Contract %(id)s was already imported with other values; change it with an amendment.")
-                       % {"id": external_id})
+    known = _unchanged_or_refused(Kind.CONTRACTS, external_id, fp, column="contract_id", refusal=_(
+        "Contract %(id)s was already imported with other values; change it with an amendment."))
+    if known is not None:
+        return known
     account = _account(ctx, head["account"])
     book = contract_book(ctx, head, account)
     term, evergreen, billed = contract_terms(head, today=ctx.today)
@@ -537,12 +546,10 @@ def apply_opening(ctx: Context, rows: list[dict]) -> Outcome:
     values = dict(rows[0])
     external_id = values.pop("external_id")
     fp = fingerprint(values)
-    key = _key(Kind.OPENING, external_id)
-    if key is not None:
-        if key.fingerprint == fp:
-            return Outcome(UNCHANGED, key.object_id)
-        raise RowError("external_id", _("Opening invoice %(id)s was already imported with other values; correct it with a credit note.")
-                       % {"id": external_id})
+    known = _unchanged_or_refused(Kind.OPENING, external_id, fp, column="external_id", refusal=_(
+        "Opening invoice %(id)s was already imported with other values; correct it with a credit note."))
+    if known is not None:
+        return known
     account = _account(ctx, values["account"])
     entity = _named(ctx, LegalEntity, values.get("legal_entity"), "legal_entity")
     if entity is None:
