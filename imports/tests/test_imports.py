@@ -357,6 +357,9 @@ def test_opening_balances_become_posted_opening_invoices_that_take_payments(migr
     payment_allocate(payment=payment, invoice=invoice, amount=Decimal("1000.00"), today=TODAY)
     assert invoice_balance(invoice) == Decimal("234.56")
     assert upload("opening", text).counts["unchanged"] == 1
+    changed = upload("opening", text.replace('"1 234,56"', '"1 300,00"'))
+    assert rows(changed)[0] == (2, "", "error", "external_id",
+                                "Opening invoice O-1 was already imported with other values; correct it with a credit note.")
 
 
 @pytest.mark.parametrize("column,value,message", [
