@@ -8,18 +8,11 @@ figures are the application's own cost per request (routing, auth, queries, seri
 """
 
 import argparse
-import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_site.settings")
-os.environ.setdefault("SECRET_KEY", "bench-only")
-os.environ.setdefault("DEBUG", "0")
-os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+import _env  # noqa: F401 - the project on sys.path, the benchmark settings
 
 TARGET_BYTES = 30 * 1024
 TARGET_P95_MS = 50.0

@@ -31,11 +31,7 @@ import time
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_site.settings")
-os.environ.setdefault("SECRET_KEY", "bench-only")
-os.environ.setdefault("DEBUG", "0")  # DEBUG keeps every query in memory: never benchmark with it
+from _env import ROOT  # the project on sys.path, the benchmark settings
 
 TARGET_SECONDS = 15.0
 TARGET_RATIO = 3.0

@@ -15,17 +15,12 @@ details), as a real invoice has.
 import argparse
 import cProfile
 import gc
-import os
 import pstats
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_site.settings")
-os.environ.setdefault("SECRET_KEY", "bench-only")
-os.environ.setdefault("DEBUG", "0")
+import _env  # noqa: F401 - the project on sys.path, the benchmark settings
 
 RICH_ENTITY = {
     "name": "Recur Billing SAS",

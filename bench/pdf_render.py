@@ -19,13 +19,9 @@ import os
 import resource
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_site.settings")
-os.environ.setdefault("SECRET_KEY", "bench-only")
-os.environ.setdefault("DEBUG", "0")
+import _env  # noqa: F401 - the project on sys.path, the benchmark settings
+
 os.environ.setdefault("MEDIA_ROOT", "/tmp/recur-bench-media")
 
 

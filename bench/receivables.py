@@ -20,20 +20,13 @@ Then times, as p50/p95 over repeated calls, through what the product calls:
 
 import argparse
 import datetime as dt
-import os
 import random
 import statistics
 import sys
 import time
 from decimal import Decimal
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_site.settings")
-os.environ.setdefault("SECRET_KEY", "bench-only")
-os.environ.setdefault("DEBUG", "0")
-os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+import _env  # noqa: F401 - the project on sys.path, the benchmark settings
 
 ENTITY = "Receivables Bench SAS"
 TARGETS_MS = {"aging": ("p95", 300.0), "credit": ("p95", 50.0), "list": ("p95", 50.0)}

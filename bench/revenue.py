@@ -23,13 +23,8 @@ import resource
 import sys
 import time
 from decimal import Decimal
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "billing_site.settings")
-os.environ.setdefault("SECRET_KEY", "bench-only")
-os.environ.setdefault("DEBUG", "0")  # DEBUG keeps every query in memory: never benchmark with it
+import _env  # noqa: F401 - the project on sys.path, the benchmark settings
 
 
 def rss_mb() -> float:
