@@ -35,6 +35,8 @@ class AmendmentType(models.TextChoices):
 
 
 class Order(models.Model):
+    number_prefix = "ORD"  # billing_site.numbering
+
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
         ACTIVATED = "activated", _("Activated")
@@ -134,6 +136,8 @@ class OrderProduct(models.Model):
 
 
 class Contract(models.Model):
+    number_prefix = "CTR"  # billing_site.numbering
+
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
         CANCELLED = "cancelled", _("Cancelled")

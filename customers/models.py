@@ -35,6 +35,8 @@ def split_emails(value: str) -> list[str]:
 class Account(models.Model):
     """A company that is billed."""
 
+    number_prefix = "ACC"  # billing_site.numbering
+
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
         SUSPENDED = "suspended", _("Suspended")

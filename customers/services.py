@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from billing_site.audit import audit_record
 from billing_site.errors import Forbidden, ValidationFailed
 from billing_site.events import event_record, fields_of
+from billing_site.numbering import number_assign
 from billing_site.roles import is_finance
 from billing_site.validation import check_fields, full_clean
 from customers.models import Account, Contact
@@ -65,8 +66,7 @@ def account_create(*, actor, data: dict) -> Account:
     account = account_build(actor=actor, data=data)
     account.save()
     # The number derives from the primary key, so it is unique and never reused.
-    account.number = f"ACC-{account.pk:05d}"
-    account.save(update_fields=["number"])
+    number_assign(account)
     audit_record(obj=account, action="created", actor=actor, to_state=account.status)
     return account
 

@@ -7,7 +7,7 @@ pure functions the services themselves call (`account_build`, `order_build`,
 `order_product_values`, `price_from_entry`, `contract_build`, `subscription_build`,
 `billing_start`, `schedule_plan`), so a row refused here is refused there with the same column and
 the same sentence. The commit writes in one transaction per file, with COPY on PostgreSQL (ids
-reserved from each table's sequence, numbers derived from them as the services do: `ACC-00042`,
+reserved from each table's sequence, numbers derived from them by `billing_site.numbering`: `ACC-00042`,
 `ORD-…`, `CTR-…`) and `bulk_create` elsewhere, with the services' audit rows and events.
 
 Only creations take this path: a record whose external id is known with other values (an account
@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 from billing_site.audit import AuditLog
 from billing_site.errors import DomainError
 from billing_site.events import events_record_many, fields_of
+from billing_site.numbering import number_of
 from catalog.models import PriceBook, PriceBookEntry, PriceTier, Product
 from catalog.pricing import PricingError
 from contracts.models import Contract, Order, OrderProduct, ScheduleEntry, Subscription
@@ -170,7 +171,7 @@ def write_accounts(ctx: Context, plans: list) -> None:
     accounts = []
     for (_external_id, _fp, account), pk in zip(plans, ids, strict=True):
         account.pk = pk
-        account.number = f"ACC-{pk:05d}"
+        account.number = number_of(Account, pk)
         account.created_at = account.updated_at = now
         accounts.append(account)
     _insert(Account, accounts)
@@ -373,9 +374,9 @@ def write_contracts(ctx: Context, plans: list[ContractPlan], schedules: dict) ->
     op_rows, sub_rows, audits, schedule = [], [], [], []
     for plan, order_id, contract_id in zip(plans, order_ids, contract_ids, strict=True):
         order = plan.order
-        order.pk, order.number, order.created_at = order_id, f"ORD-{order_id:05d}", now
+        order.pk, order.number, order.created_at = order_id, number_of(Order, order_id), now
         contract = contract_build(order=order)
-        contract.pk, contract.number, contract.created_at = contract_id, f"CTR-{contract_id:05d}", now
+        contract.pk, contract.number, contract.created_at = contract_id, number_of(Contract, contract_id), now
         # The audit trail of `order_create`, `order_product_add` and `order_activate`, in that order.
         audits.append(_audit(ctx, order, "created", to_state=Order.Status.DRAFT, at=now))
         for line in plan.lines:

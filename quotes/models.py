@@ -13,6 +13,8 @@ from customers.models import Account
 
 
 class Quote(models.Model):
+    number_prefix = "Q"  # billing_site.numbering
+
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
         IN_REVIEW = "in_review", _("In review")

@@ -22,6 +22,7 @@ from billing_site.errors import Conflict, InvalidTransition, ValidationFailed
 from billing_site.events import event_record, fields_of
 from billing_site.limits import quantity_error, unit_price_error
 from billing_site.money import round_unit, to_decimal
+from billing_site.numbering import number_assign
 from catalog.models import Product
 from contracts import scheduling
 from contracts.models import AmendmentType, Contract, Order, OrderProduct, ScheduleEntry, Subscription
@@ -341,8 +342,7 @@ def _write(*, contract: Contract, preview: AmendmentPreview, actor, today: date)
         payment_terms_days=contract.payment_terms_days, evergreen=contract.evergreen, created_by=_user(actor),
         activated_at=clock.now(), activated_by=_user(actor),
     )
-    order.number = f"ORD-{order.pk:05d}"
-    order.save(update_fields=["number"])
+    number_assign(order)
     months_left = _months_left(contract, effective)
     for item in preview.items:
         plan = item.plan

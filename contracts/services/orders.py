@@ -15,6 +15,7 @@ from billing_site.errors import InvalidTransition, ValidationFailed
 from billing_site.events import event_record, fields_of
 from billing_site.limits import quantity_error, unit_price_precision_error
 from billing_site.money import round_unit, to_decimal
+from billing_site.numbering import number_assign
 from catalog.models import LegalEntity, PriceBook, PriceBookEntry, Product
 from catalog.pricing import (
     PricingError,
@@ -188,8 +189,7 @@ def order_create(*, actor, data: dict) -> Order:
     """Create a draft order (finance, directly): its currency is the price book's."""
     order = order_build(actor=actor, data=data)
     order.save()
-    order.number = f"ORD-{order.pk:05d}"
-    order.save(update_fields=["number"])
+    number_assign(order)
     audit_record(obj=order, action="created", actor=actor, to_state=order.status)
     return order
 
@@ -321,8 +321,7 @@ def order_create_from_quote(*, quote, actor) -> Order:
         term_months=quote.term_months, payment_terms_days=quote.payment_terms_days, created_by=_user(actor),
         notes=quote.notes,
     )
-    order.number = f"ORD-{order.pk:05d}"
-    order.save(update_fields=["number"])
+    number_assign(order)
     OrderProduct.objects.bulk_create(
         [
             OrderProduct(
@@ -376,8 +375,7 @@ def order_activate(
         end = _order_end(order)
         contract = contract_build(order=order)
         contract.save()
-        contract.number = f"CTR-{contract.pk:05d}"
-        contract.save(update_fields=["number"])
+        number_assign(contract)
         for op in products:
             subscription = subscription_create(contract=contract, order_product=op, start=op.start_date, end=op.end_date or end,
                                                anchor=contract.start_date)

@@ -17,6 +17,7 @@ from billing_site.audit import audit_record
 from billing_site.errors import DomainError, InvalidTransition
 from billing_site.events import event_record, fields_of
 from billing_site.money import round_unit, sum_money
+from billing_site.numbering import number_assign
 from catalog.models import Product
 from catalog.pricing import add_months, amount_for_piece, prorate_multiplier
 from contracts.models import Contract, Order, OrderProduct, RenewalPricing, Subscription
@@ -87,8 +88,7 @@ def _renew_contract(*, contract, subscriptions, actor, today) -> Contract:
         renewal_pricing=contract.renewal_pricing, uplift_percent=contract.uplift_percent, created_by=_user(actor),
         notes=_("Renewal of %(number)s") % {"number": contract.number},
     )
-    order.number = f"ORD-{order.pk:05d}"
-    order.save(update_fields=["number"])
+    number_assign(order)
     for sub in subscriptions:
         price = renewal_price(contract=contract, subscription=sub)
         OrderProduct.objects.create(

@@ -13,6 +13,7 @@ from billing_site.audit import audit_note, audit_record, fields_param, number_pa
 from billing_site.errors import Forbidden, Immutable, ValidationFailed
 from billing_site.limits import amount_error, quantity_error, unit_price_error
 from billing_site.money import decimal_places, round_money, to_decimal
+from billing_site.numbering import number_assign
 from billing_site.roles import is_finance
 from catalog.models import PriceBook, Product
 from catalog.pricing import DEFAULT_TERM_MONTHS, PricingError, tax_for_line
@@ -140,8 +141,7 @@ def quote_create(
         notes=notes or "", created_by=actor if getattr(actor, "is_authenticated", False) else None, **data,
     )
     # The number derives from the primary key, so it is unique and never reused; versions share it.
-    quote.number = f"Q-{quote.pk:05d}"
-    quote.save(update_fields=["number"])
+    number_assign(quote)
     audit_record(obj=quote, action="created", actor=actor, to_state=quote.status)
     return quote
 
